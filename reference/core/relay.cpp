@@ -1,0 +1,269 @@
+#include "relay.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace relay::core {
+namespace {
+
+std::string session_key(Admission const& a) {
+    return (a.version == Version::v1 ? "1:" : "2:") + a.server_id;
+}
+
+void erase_id(std::vector<SocketId>& ids, SocketId id) {
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+}
+
+// JSON.stringify output: compact, keys in insertion order; invalid UTF-8 cannot reach here from
+// a JavaScript string, so it is replaced rather than thrown on.
+std::string stringify(nlohmann::ordered_json const& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+char const* to_string(Version v) { return v == Version::v1 ? "v1" : "v2"; }
+char const* to_string(Role r) { return r == Role::server ? "server" : "client"; }
+
+Relay::Relay(RelayOptions options, IdGenerator new_connection_id, Clock now_ms)
+    : options_(options), new_connection_id_(std::move(new_connection_id)), now_ms_(std::move(now_ms)) {}
+
+Actions const& Relay::begin() {
+    actions_.clear();
+    return actions_;
+}
+
+SocketInfo const* Relay::info(SocketId id) const {
+    auto it = sockets_.find(id);
+    return it == sockets_.end() ? nullptr : &it->second.info;
+}
+
+Actions const& Relay::opened(SocketId id, Admission admission) {
+    auto const& out = begin();
+    if (sockets_.count(id)) return out;
+    auto key = session_key(admission);
+    auto& session = sessions_[key];
+    auto it = sockets_.emplace(id, Socket{SocketInfo{std::move(admission)}, std::move(key), &session}).first;
+    ++session.sockets;
+    if (it->second.info.admission.version == Version::v1)
+        open_v1(id, it->second);
+    else
+        open_v2(id, it->second);
+    return out;
+}
+
+void Relay::open_v1(SocketId id, Socket& socket) {
+    auto& peers = socket.info.admission.role == Role::server ? socket.session->v1_servers : socket.session->v1_clients;
+    close_all(peers, close_code::policy_violation, "Replaced by new connection");
+    peers.push_back(id);
+}
+
+void Relay::open_v2(SocketId id, Socket& socket) {
+    auto& admission = socket.info.admission;
+    auto& session = *socket.session;
+    if (admission.role == Role::client && admission.connection_id.empty())
+        admission.connection_id = new_connection_id_();
+    auto const& cid = admission.connection_id;
+
+    if (admission.role == Role::server && cid.empty()) {
+        close_all(session.controls, close_code::policy_violation, "Replaced by new connection");
+        session.controls.push_back(id);
+        send(id, Frame::text(sync_message(session)));
+        return;
+    }
+
+    auto& channel = session.channels[cid];
+    if (admission.role == Role::server) {
+        close_all(channel.data, close_code::policy_violation, "Replaced by new connection");
+        channel.data.push_back(id);
+        for (auto const& frame : channel.pending) send(id, frame);
+        channel.pending.clear();
+        return;
+    }
+
+    channel.clients.push_back(id);
+    session.clients.push_back(id);
+    notify_controls(session, stringify({{"type", "connected"}, {"connectionId", cid}}));
+    actions_.push_back(StartTimerAction{options_.watchdog_nudge, TimerToken{socket.session_key, cid, 0}});
+}
+
+Actions const& Relay::received(SocketId id, Frame frame) {
+    auto const& out = begin();
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return out;
+    if (it->second.info.admission.version == Version::v1)
+        receive_v1(it->second, frame);
+    else
+        receive_v2(id, it->second, frame);
+    return out;
+}
+
+void Relay::receive_v1(Socket const& socket, Frame const& frame) {
+    auto const& session = *socket.session;
+    send_to_all(socket.info.admission.role == Role::server ? session.v1_clients : session.v1_servers, frame);
+}
+
+void Relay::receive_v2(SocketId id, Socket const& socket, Frame const& frame) {
+    auto const& admission = socket.info.admission;
+    auto& session = *socket.session;
+    if (admission.connection_id.empty()) {
+        // Control input: only a JSON text {"type":"ping"} is answered; everything else is ignored.
+        if (frame.binary) return;
+        auto parsed = nlohmann::json::parse(*frame.payload, nullptr, false);
+        if (parsed.is_object()) {
+            auto type = parsed.find("type");
+            if (type != parsed.end() && *type == "ping")
+                send(id, Frame::text(stringify({{"type", "pong"}, {"ts", now_ms_()}})));
+        }
+        return;
+    }
+    auto& channel = session.channels[admission.connection_id];
+    if (admission.role == Role::server) {
+        send_to_all(channel.clients, frame);
+        return;
+    }
+    if (!channel.data.empty()) {
+        send_to_all(channel.data, frame);
+        return;
+    }
+    channel.pending.push_back(frame);
+    while (channel.pending.size() > options_.pending_frames_per_connection) channel.pending.pop_front();
+}
+
+Actions const& Relay::closed(SocketId id) {
+    auto const& out = begin();
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return out;
+    auto const socket = it->second;  // a copy: remove() erases the original
+    if (socket.info.admission.version == Version::v2) close_v2(id, socket);
+    remove(id, socket);
+    return out;
+}
+
+void Relay::close_v2(SocketId id, Socket const& socket) {
+    auto const& admission = socket.info.admission;
+    auto const& cid = admission.connection_id;
+    if (cid.empty()) return;
+    auto& session = *socket.session;
+    auto& channel = session.channels[cid];
+
+    if (admission.role == Role::server) {
+        close_all(channel.clients, close_code::service_restart, "Server disconnected");
+        return;
+    }
+    bool others_remain = std::any_of(channel.clients.begin(), channel.clients.end(),
+                                     [id](SocketId other) { return other != id; });
+    if (others_remain) return;
+    channel.pending.clear();
+    close_all(channel.data, close_code::going_away, "Client disconnected");
+    notify_controls(session, stringify({{"type", "disconnected"}, {"connectionId", cid}}));
+}
+
+Actions const& Relay::dropped(SocketId id) {
+    auto const& out = begin();
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return out;
+    auto const socket = it->second;
+    remove(id, socket);
+    return out;
+}
+
+void Relay::remove(SocketId id, Socket const& socket) {
+    auto& session = *socket.session;
+    auto const& admission = socket.info.admission;
+    erase_id(session.v1_servers, id);
+    erase_id(session.v1_clients, id);
+    erase_id(session.controls, id);
+    erase_id(session.clients, id);
+    if (!admission.connection_id.empty() && admission.version == Version::v2) {
+        auto& channel = session.channels[admission.connection_id];
+        erase_id(channel.data, id);
+        erase_id(channel.clients, id);
+        forget_channel_if_unused(session, admission.connection_id);
+    }
+    sockets_.erase(id);
+    // A session nobody is connected to is forgotten, buffered frames included, so memory follows sockets.
+    if (--session.sockets == 0) sessions_.erase(socket.session_key);
+}
+
+Actions const& Relay::timer_fired(TimerToken const& token) {
+    auto const& out = begin();
+    auto it = sessions_.find(token.session_key);
+    if (it == sessions_.end()) return out;
+    auto const& session = it->second;
+    // The watchdog only acts while the connection has a client and still no data socket.
+    if (!has_clients(session, token.connection_id) || has_data(session, token.connection_id)) return out;
+    if (token.stage == 0) {
+        notify_controls(session, sync_message(session));
+        actions_.push_back(StartTimerAction{options_.watchdog_reset, TimerToken{token.session_key, token.connection_id, 1}});
+    } else {
+        close_all(session.controls, close_code::internal_error, "Control unresponsive");
+    }
+    return out;
+}
+
+void Relay::send(SocketId to, Frame const& frame) {
+    auto it = sockets_.find(to);
+    if (it == sockets_.end() || it->second.info.closing) return;
+    actions_.push_back(SendAction{to, frame});
+}
+
+void Relay::send_to_all(std::vector<SocketId> const& to, Frame const& frame) {
+    for (auto id : to) send(id, frame);
+}
+
+void Relay::close(SocketId id, std::uint16_t code, std::string reason) {
+    auto it = sockets_.find(id);
+    if (it == sockets_.end() || it->second.info.closing) return;
+    it->second.info.closing = true;
+    actions_.push_back(CloseAction{id, code, std::move(reason)});
+}
+
+void Relay::close_all(std::vector<SocketId> const& ids, std::uint16_t code, std::string const& reason) {
+    for (auto id : ids) close(id, code, reason);
+}
+
+void Relay::notify_controls(Session const& session, std::string text) {
+    auto frame = Frame::text(std::move(text));
+    send_to_all(session.controls, frame);
+}
+
+std::string Relay::sync_message(Session const& session) const {
+    // Distinct connection ids of all clients, in the order their first socket opened.
+    std::vector<std::string> ids;
+    for (auto client : session.clients) {
+        auto const& cid = sockets_.at(client).info.admission.connection_id;
+        if (std::find(ids.begin(), ids.end(), cid) == ids.end()) ids.push_back(cid);
+    }
+    return stringify({{"type", "sync"}, {"connectionIds", ids}});
+}
+
+bool Relay::has_clients(Session const& session, std::string const& connection_id) {
+    auto it = session.channels.find(connection_id);
+    return it != session.channels.end() && !it->second.clients.empty();
+}
+
+bool Relay::has_data(Session const& session, std::string const& connection_id) {
+    auto it = session.channels.find(connection_id);
+    return it != session.channels.end() && !it->second.data.empty();
+}
+
+void Relay::forget_channel_if_unused(Session& session, std::string const& connection_id) {
+    auto it = session.channels.find(connection_id);
+    if (it == session.channels.end()) return;
+    auto const& c = it->second;
+    if (c.data.empty() && c.clients.empty() && c.pending.empty()) session.channels.erase(it);
+}
+
+std::string random_connection_id() {
+    static thread_local std::mt19937_64 engine{std::random_device{}()};
+    static constexpr char hex[] = "0123456789abcdef";
+    std::uniform_int_distribution<int> digit(0, 15);
+    std::string id = "conn_";
+    for (int i = 0; i < 16; ++i) id += (i == 12) ? '4' : hex[digit(engine)];
+    return id;
+}
+
+}  // namespace relay::core

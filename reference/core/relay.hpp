@@ -1,0 +1,99 @@
+// The relay protocol as a state machine: events in (a socket opened, a message arrived, a socket
+// closed, a timer fired), actions out (send, close, start a timer). It knows nothing of sockets,
+// threads or clocks beyond what it is given, so every requirement in docs/protocol.md is testable here.
+#pragma once
+
+#include "protocol.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace relay::core {
+
+struct RelayOptions {
+    std::size_t pending_frames_per_connection = 200;
+    std::chrono::milliseconds watchdog_nudge{10'000};
+    std::chrono::milliseconds watchdog_reset{5'000};
+};
+
+// What the relay knows about one socket, for the transport's log lines.
+struct SocketInfo {
+    Admission admission;  // connection_id is the resolved one (assigned for v2 clients without one)
+    bool closing = false; // the relay has asked the transport to close it
+};
+
+class Relay {
+public:
+    using IdGenerator = std::function<std::string()>;  // ids for v2 clients that bring none
+    using Clock = std::function<std::int64_t()>;       // milliseconds since the Unix epoch
+
+    Relay(RelayOptions options, IdGenerator new_connection_id, Clock now_ms);
+
+    // Each call returns the actions to carry out, in order; valid until the next call.
+    Actions const& opened(SocketId id, Admission admission);
+    Actions const& received(SocketId id, Frame frame);
+    Actions const& closed(SocketId id);
+    // Removes a socket without any of the consequences of a close (the runtime's 1009 cap does this).
+    Actions const& dropped(SocketId id);
+    Actions const& timer_fired(TimerToken const& token);
+
+    SocketInfo const* info(SocketId id) const;
+    std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    // One v2 connection id within a session: its data socket(s), its clients and what waits for a data socket.
+    struct Channel {
+        std::vector<SocketId> data;
+        std::vector<SocketId> clients;
+        std::deque<Frame> pending;
+    };
+    // Everything that shares one (version, serverId). Vectors keep opening order, which sync reports.
+    struct Session {
+        std::vector<SocketId> v1_servers;
+        std::vector<SocketId> v1_clients;
+        std::vector<SocketId> controls;
+        std::vector<SocketId> clients;  // every v2 client, across connection ids
+        std::unordered_map<std::string, Channel> channels;
+        std::size_t sockets = 0;
+    };
+    struct Socket {
+        SocketInfo info;
+        std::string session_key;
+        Session* session;
+    };
+
+    Actions const& begin();
+    void open_v1(SocketId id, Socket& socket);
+    void open_v2(SocketId id, Socket& socket);
+    void receive_v1(Socket const& socket, Frame const& frame);
+    void receive_v2(SocketId id, Socket const& socket, Frame const& frame);
+    void close_v2(SocketId id, Socket const& socket);
+    void remove(SocketId id, Socket const& socket);
+
+    void send(SocketId to, Frame const& frame);
+    void send_to_all(std::vector<SocketId> const& to, Frame const& frame);
+    void close(SocketId id, std::uint16_t code, std::string reason);
+    void close_all(std::vector<SocketId> const& ids, std::uint16_t code, std::string const& reason);
+    void notify_controls(Session const& session, std::string text);
+    std::string sync_message(Session const& session) const;
+    static bool has_clients(Session const& session, std::string const& connection_id);
+    static bool has_data(Session const& session, std::string const& connection_id);
+    void forget_channel_if_unused(Session& session, std::string const& connection_id);
+
+    RelayOptions options_;
+    IdGenerator new_connection_id_;
+    Clock now_ms_;
+    std::unordered_map<SocketId, Socket> sockets_;
+    std::unordered_map<std::string, Session> sessions_;
+    Actions actions_;
+};
+
+// conn_ followed by 16 lowercase hex digits, drawn as the official relay does from a v4 UUID
+// (so the thirteenth digit is always 4).
+std::string random_connection_id();
+
+}  // namespace relay::core

@@ -1,0 +1,104 @@
+// reference-relay: the Paseo relay protocol (v1 and v2) with the official relay's observable
+// behaviour, for local development and as the yardstick of the conformance suite.
+#include "core/relay.hpp"
+#include "transport/hub.hpp"
+#include "transport/listener.hpp"
+#include "transport/logger.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+namespace net = boost::asio;
+using namespace relay;
+
+namespace {
+
+std::int64_t unix_millis() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string ws_url(net::ip::tcp::endpoint const& endpoint) {
+    auto host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) host = "[" + host + "]";
+    return "ws://" + host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"reference-relay: a local Paseo relay (protocol v1 and v2) that behaves like the official one.\n"
+                 "Prints its ws:// URL as the first line on stdout; logs go to stderr.\n"
+                 "SIGINT/SIGTERM close every WebSocket with 1001 \"Relay shutting down\" and exit 0."};
+    std::string host = "127.0.0.1";
+    unsigned short port = 8787;
+    std::string log_level = "info";
+    transport::TransportOptions transport_options;
+    app.add_option("--host", host, "Address to listen on")->envname("RELAY_HOST")->capture_default_str();
+    app.add_option("--port", port, "TCP port; 0 picks a free one")->envname("RELAY_PORT")->capture_default_str();
+    app.add_option("--log-level", log_level, "error, warn, info (one line per socket event) or debug")
+        ->envname("RELAY_LOG_LEVEL")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->capture_default_str();
+    app.add_option("--max-message-bytes", transport_options.max_message_bytes,
+                   "Largest message accepted; a larger one closes its sender with 1009")
+        ->envname("RELAY_MAX_MESSAGE_BYTES")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--max-queue-bytes", transport_options.max_queue_bytes,
+                   "Bytes queued for one slow reader before the sockets feeding it stop being read")
+        ->envname("RELAY_MAX_QUEUE_BYTES")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.footer("Exit codes: 0 after a clean shutdown, 1 if the address cannot be bound, 2 on bad arguments.\n"
+               "Example: reference-relay --port 0 --log-level debug");
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    transport::Logger logger(*transport::parse_log_level(log_level));
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) {
+        std::cerr << "reference-relay: --host " << host << " is not an IP address; use e.g. 127.0.0.1 or ::1\n";
+        return 2;
+    }
+
+    net::io_context ioc{1};
+    core::Relay relay(core::RelayOptions{}, core::random_connection_id, unix_millis);
+    transport::Hub hub(ioc, relay, logger, transport_options);
+    std::shared_ptr<transport::Listener> listener;
+    try {
+        listener = std::make_shared<transport::Listener>(ioc, net::ip::tcp::endpoint(address, port), hub);
+    } catch (boost::system::system_error const& e) {
+        std::cerr << "reference-relay: cannot listen on " << host << ":" << port << ": " << e.code().message()
+                  << "; choose another --port (0 picks a free one)\n";
+        return 1;
+    }
+    std::cout << ws_url(listener->local_endpoint()) << std::endl;
+    listener->run();
+
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    net::steady_timer shutdown_deadline(ioc);
+    signals.async_wait([&](boost::system::error_code, int signal) {
+        logger.log(transport::LogLevel::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                                                  ", closing every socket with 1001");
+        listener->stop();
+        // Sockets get a bounded time to finish their closing handshakes.
+        shutdown_deadline.expires_after(std::chrono::seconds(3));
+        shutdown_deadline.async_wait([&](boost::system::error_code) { ioc.stop(); });
+        hub.shutdown([&] { ioc.stop(); });
+    });
+    ioc.run();
+    return 0;
+}

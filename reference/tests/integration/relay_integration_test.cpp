@@ -1,0 +1,230 @@
+// The real reference-relay binary over loopback sockets. Protocol logic is covered by the core's unit
+// tests; these check what only the transport can get wrong, each named after its requirement id.
+#include "relay_process.hpp"
+#include "ws_client.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+
+using namespace relay::testing;
+using Kind = Event::Kind;
+
+namespace {
+
+std::string unique_id(std::string_view prefix) {
+    static std::atomic<int> n{0};
+    return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+}
+
+class RelayIntegration : public ::testing::Test {
+protected:
+    RelayProcess relay;
+    std::string const sid = unique_id("srv");
+
+    WsClient v1(std::string const& role) { return WsClient(relay.port(), "serverId=" + sid + "&role=" + role); }
+    WsClient v2(std::string const& role, std::string const& cid = {}) {
+        auto q = "v=2&serverId=" + sid + "&role=" + role;
+        return WsClient(relay.port(), cid.empty() ? q : q + "&connectionId=" + cid);
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "relay log:\n" << relay.log();
+    }
+};
+
+void expect_closed(WsClient& ws, std::uint16_t code, std::string const& reason,
+                   std::chrono::milliseconds deadline = 5s) {
+    auto e = ws.next(deadline);
+    EXPECT_EQ(e.kind, Kind::closed) << e;
+    EXPECT_EQ(e.code, code) << e;
+    EXPECT_EQ(e.reason, reason) << e;
+}
+
+}  // namespace
+
+TEST_F(RelayIntegration, PrintsItsUrlFirst) { EXPECT_EQ(relay.url(), "ws://127.0.0.1:" + std::to_string(relay.port())); }
+
+TEST_F(RelayIntegration, HTTP_1_Health) {
+    auto r = http_request(relay.port(), "GET", "/health");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(r.body, R"({"status":"ok"})");
+    auto head = http_request(relay.port(), "HEAD", "/health");
+    EXPECT_EQ(head.status, 200u);
+    EXPECT_EQ(head.body, "");
+}
+
+TEST_F(RelayIntegration, HTTP_2_To_6_RefusalsCarryStatusAndBody) {
+    struct Case {
+        std::string target, extra;
+        unsigned status;
+        std::string body;
+    };
+    std::string const upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    for (auto const& c : std::vector<Case>{
+             {"/nope", "", 404, "Not found"},
+             {"/ws?role=server", upgrade, 400, "Missing serverId parameter"},
+             {"/ws?serverId=a&v=3", upgrade, 400, "Invalid v parameter (expected 1 or 2)"},
+             {"/ws?serverId=a&role=x", upgrade, 400, "Missing or invalid role parameter"},
+             {"/ws?serverId=a&role=server", "", 426, "Expected WebSocket upgrade"},
+         }) {
+        auto r = http_request(relay.port(), "GET", c.target, c.extra);
+        EXPECT_EQ(r.status, c.status) << c.target;
+        EXPECT_EQ(r.body, c.body) << c.target;
+        EXPECT_EQ(r.headers["content-type"], "text/plain;charset=UTF-8") << c.target;
+    }
+}
+
+TEST_F(RelayIntegration, HTTP_8_HandshakeNegotiatesNoExtensions) {
+    auto ws = v1("server");
+    auto const& res = ws.handshake_response();
+    EXPECT_EQ(res.result_int(), 101u);
+    EXPECT_EQ(res.count(boost::beast::http::field::sec_websocket_extensions), 0u);
+}
+
+TEST_F(RelayIntegration, V1_1_And_V1_3_ForwardingAndReplacement) {
+    auto server = v1("server");
+    auto client = v1("client");
+    client.send_binary(std::string("\x00\x01\xfe", 3));
+    auto e = server.next();
+    EXPECT_EQ(e.kind, Kind::message);
+    EXPECT_TRUE(e.binary);
+    EXPECT_EQ(e.payload, std::string("\x00\x01\xfe", 3));
+    server.send_text("hello");
+    EXPECT_EQ(client.next_text(), "hello");
+
+    auto replacement = v1("server");
+    expect_closed(server, 1008, "Replaced by new connection");
+    client.send_text("to the new one");
+    EXPECT_EQ(replacement.next_text(), "to the new one");
+}
+
+TEST_F(RelayIntegration, V2_Lifecycle) {
+    auto control = v2("server");
+    EXPECT_EQ(control.next_text(), R"({"type":"sync","connectionIds":[]})");
+
+    auto client = v2("client", "c1");
+    EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"c1"})");
+    client.send_text("early 1");
+    client.send_binary("early 2");
+
+    auto data = v2("server", "c1");
+    EXPECT_EQ(data.next_text(), "early 1");
+    auto second = data.next();
+    EXPECT_TRUE(second.binary);
+    EXPECT_EQ(second.payload, "early 2");
+
+    data.send_text("down");
+    EXPECT_EQ(client.next_text(), "down");
+
+    client.close(1000);
+    EXPECT_EQ(client.next().kind, Kind::closed);
+    expect_closed(data, 1001, "Client disconnected");
+    EXPECT_EQ(control.next_text(), R"({"type":"disconnected","connectionId":"c1"})");
+}
+
+TEST_F(RelayIntegration, V2_CLOSE_3_ReplacementCascadeOverSockets) {
+    auto control = v2("server");
+    control.next();
+    auto client = v2("client", "c1");
+    control.next();
+    auto data = v2("server", "c1");
+    auto replacement = v2("server", "c1");
+    expect_closed(data, 1008, "Replaced by new connection");
+    expect_closed(client, 1012, "Server disconnected");
+    expect_closed(replacement, 1001, "Client disconnected");
+    EXPECT_EQ(control.next_text(), R"({"type":"disconnected","connectionId":"c1"})");
+}
+
+TEST_F(RelayIntegration, V2_CTRL_5_PongCarriesTheTimeInMilliseconds) {
+    auto control = v2("server");
+    control.next();
+    auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+    control.send_text(R"({"type":"ping"})");
+    auto pong = nlohmann::json::parse(control.next_text());
+    EXPECT_EQ(pong.size(), 2u);
+    EXPECT_EQ(pong["type"], "pong");
+    ASSERT_TRUE(pong["ts"].is_number_integer());
+    EXPECT_GE(pong["ts"].get<std::int64_t>(), before);
+    EXPECT_LE(pong["ts"].get<std::int64_t>(), before + 5000);
+}
+
+TEST_F(RelayIntegration, V2_CLIENT_1_AssignedIdReachesControls) {
+    auto control = v2("server");
+    control.next();
+    auto client = v2("client");
+    auto connected = nlohmann::json::parse(control.next_text());
+    auto id = connected["connectionId"].get<std::string>();
+    EXPECT_EQ(id.size(), 21u);
+    EXPECT_EQ(id.rfind("conn_", 0), 0u);
+}
+
+TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
+    RelayProcess relay({"--max-message-bytes", "1024"});
+    auto const sid = unique_id("limit");
+    auto q = "v=2&serverId=" + sid + "&role=";
+    WsClient control(relay.port(), q + "server");
+    control.next();
+    WsClient client(relay.port(), q + "client&connectionId=big");
+    control.next();
+    WsClient data(relay.port(), q + "server&connectionId=big");
+
+    client.send_binary(std::string(1024, 'x'));
+    EXPECT_EQ(data.next().payload.size(), 1024u);
+    client.send_binary(std::string(1025, 'x'));
+    expect_closed(client, 1009, "Message is too large");
+
+    // Sentinel: the next thing the control hears is this new client, not a `disconnected` for the old one.
+    WsClient other(relay.port(), q + "client&connectionId=after");
+    EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"after"})");
+    data.send_text("still open");
+    EXPECT_TRUE(data.quiet_for(500ms)) << "the data socket must not be closed by the dropped client";
+}
+
+TEST(RelayLimits, QUEUE_1_SlowReaderPausesItsSenderInsteadOfBuffering) {
+    RelayProcess relay({"--max-queue-bytes", "1048576"});
+    auto const sid = unique_id("slow");
+    WsClient server(relay.port(), "serverId=" + sid + "&role=server");
+    WsClient client(relay.port(), "serverId=" + sid + "&role=client");
+    std::string const mib(1024 * 1024, 'm');
+    int sent = 0;
+    try {
+        for (; sent < 256; ++sent) server.send_binary(mib, 2s);
+    } catch (std::runtime_error const&) {
+    }
+    EXPECT_LT(sent, 256) << "256 MiB went out to a reader that never read";
+    for (int i = 0; i < sent; ++i) {
+        auto e = client.next(10s);
+        ASSERT_EQ(e.kind, Kind::message) << "frame " << i << ": " << e;
+        ASSERT_EQ(e.payload.size(), mib.size());
+    }
+}
+
+TEST(RelayShutdown, SIGTERM_ClosesSocketsWith1001AndExitsZero) {
+    RelayProcess relay;
+    WsClient ws(relay.port(), "serverId=" + unique_id("stop") + "&role=server");
+    auto exit_code = std::async(std::launch::async, [&] { return relay.terminate(); });
+    expect_closed(ws, 1001, "Relay shutting down");
+    EXPECT_EQ(exit_code.get(), 0);
+}
+
+TEST(RelayWatchdog, V2_WD_1_And_2_NudgeAtTenSecondsResetAtFifteen) {
+    RelayProcess relay;
+    auto q = "v=2&serverId=" + unique_id("wd") + "&role=";
+    WsClient control(relay.port(), q + "server");
+    control.next();
+    WsClient client(relay.port(), q + "client&connectionId=lonely");
+    EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"lonely"})");
+    auto const start = std::chrono::steady_clock::now();
+    EXPECT_EQ(control.next_text(13s), R"({"type":"sync","connectionIds":["lonely"]})");
+    auto nudge = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(nudge, 9500ms);
+    expect_closed(control, 1011, "Control unresponsive", 8s);
+    auto reset = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(reset, 14500ms);
+    EXPECT_LE(reset, 18s);
+}

@@ -1,0 +1,35 @@
+// Starts the real reference-relay binary on an ephemeral loopback port and stops it again.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace relay::testing {
+
+class RelayProcess {
+public:
+    // Starts `binary --port 0 args...` and waits (bounded) for the ws:// URL on its first stdout line.
+    explicit RelayProcess(std::vector<std::string> args = {}, std::string binary = REFERENCE_RELAY_BINARY);
+    ~RelayProcess();
+    RelayProcess(RelayProcess const&) = delete;
+    RelayProcess& operator=(RelayProcess const&) = delete;
+
+    std::string const& url() const { return url_; }
+    unsigned short port() const { return port_; }
+    std::string const& log_path() const { return log_path_; }
+    std::string log() const;
+
+    // Sends SIGTERM and waits for the exit status; -1 if it did not exit within the deadline.
+    int terminate(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+private:
+    pid_t pid_ = -1;
+    std::string url_;
+    unsigned short port_ = 0;
+    std::string log_path_;
+};
+
+}  // namespace relay::testing

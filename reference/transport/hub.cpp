@@ -1,0 +1,105 @@
+#include "hub.hpp"
+
+#include "websocket_session.hpp"
+
+#include <algorithm>
+
+namespace relay::transport {
+
+Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options)
+    : ioc_(ioc), relay_(relay), log_(log), options_(options) {}
+
+std::string Hub::describe(core::SocketId id) const {
+    auto const* info = relay_.info(id);
+    if (!info) return "socket " + std::to_string(id);
+    auto const& a = info->admission;
+    std::string who = std::string(core::to_string(a.version)) + " " + core::to_string(a.role);
+    if (a.version == core::Version::v2) {
+        if (a.role == core::Role::server)
+            who += a.connection_id.empty() ? " (control)" : " (data " + a.connection_id + ")";
+        else
+            who += " (" + a.connection_id + ")";
+    }
+    return who + " serverId=" + a.server_id + " socket=" + std::to_string(id);
+}
+
+void Hub::opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission) {
+    if (stopping_) {
+        session->close(core::close_code::going_away, "Relay shutting down");
+        return;
+    }
+    sockets_.emplace(session->id(), session);
+    auto const& actions = relay_.opened(session->id(), std::move(admission));
+    log_.log(LogLevel::info, "opened " + describe(session->id()));
+    execute(actions, session.get());
+}
+
+void Hub::received(WebSocketSession& source, core::Frame frame) {
+    if (stopping_) return;
+    execute(relay_.received(source.id(), std::move(frame)), &source);
+}
+
+void Hub::too_big(WebSocketSession& source) {
+    log_.log(LogLevel::info, "closing " + describe(source.id()) + ": 1009 Message is too large");
+    source.close(core::close_code::too_big, "Message is too large");
+    // The official runtime ends such a socket without running the relay's close handler.
+    relay_.dropped(source.id());
+}
+
+void Hub::closed(core::SocketId id, std::string_view how) {
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return;
+    log_.log(LogLevel::info, "closed " + describe(id) + ": " + std::string(how));
+    auto keep_alive = std::move(it->second);
+    sockets_.erase(it);
+    if (!stopping_) execute(relay_.closed(id), nullptr);
+    if (stopping_ && sockets_.empty() && on_shutdown_done_) std::exchange(on_shutdown_done_, nullptr)();
+}
+
+void Hub::shutdown(std::function<void()> done) {
+    stopping_ = true;
+    for (auto& timer : timers_) timer->cancel();
+    timers_.clear();
+    if (sockets_.empty()) {
+        done();
+        return;
+    }
+    on_shutdown_done_ = std::move(done);
+    for (auto& [id, session] : sockets_) session->close(core::close_code::going_away, "Relay shutting down");
+}
+
+void Hub::execute(core::Actions const& actions, WebSocketSession* source) {
+    congested_.clear();
+    for (auto const& action : actions) {
+        if (auto const* send = std::get_if<core::SendAction>(&action)) {
+            auto it = sockets_.find(send->to);
+            if (it == sockets_.end()) continue;
+            it->second->send(send->frame);
+            if (it->second->congested()) congested_.push_back(it->second.get());
+        } else if (auto const* close = std::get_if<core::CloseAction>(&action)) {
+            auto it = sockets_.find(close->socket);
+            if (it == sockets_.end()) continue;
+            log_.log(LogLevel::info, "closing " + describe(close->socket) + ": " + std::to_string(close->code) + " " +
+                                         close->reason);
+            it->second->close(close->code, close->reason);
+        } else {
+            start_timer(std::get<core::StartTimerAction>(action));
+        }
+    }
+    if (!source) return;
+    // Backpressure: whoever caused frames to pile up on a slow reader stops reading until it drains.
+    std::sort(congested_.begin(), congested_.end());
+    congested_.erase(std::unique(congested_.begin(), congested_.end()), congested_.end());
+    for (auto* target : congested_) target->hold_reads_until_drained(source->shared_from_this());
+}
+
+void Hub::start_timer(core::StartTimerAction const& action) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, action.delay);
+    timers_.insert(timer);
+    timer->async_wait([this, timer, token = action.token](boost::system::error_code ec) {
+        if (timers_.erase(timer) == 0 || ec) return;
+        execute(relay_.timer_fired(token), nullptr);
+    });
+}
+
+}  // namespace relay::transport

@@ -1,0 +1,46 @@
+#include "listener.hpp"
+
+#include "http_session.hpp"
+#include "hub.hpp"
+
+#include <boost/beast/core/bind_handler.hpp>
+
+namespace relay::transport {
+
+Listener::Listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint endpoint, Hub& hub)
+    : ioc_(ioc), acceptor_(ioc), retry_(ioc), hub_(hub) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(boost::asio::socket_base::max_listen_connections);
+}
+
+void Listener::run() { do_accept(); }
+
+void Listener::stop() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    retry_.cancel();
+}
+
+void Listener::do_accept() {
+    acceptor_.async_accept(ioc_, boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted) return;
+    if (ec) {
+        // Running out of file descriptors must not stop the relay: say so, wait a moment, accept again.
+        hub_.log().log(LogLevel::warn, "accept failed: " + ec.message() + "; retrying (raise ulimit -n for more sockets)");
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+            if (!wait_ec) self->do_accept();
+        });
+        return;
+    }
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    std::make_shared<HttpSession>(std::move(socket), hub_)->run();
+    do_accept();
+}
+
+}  // namespace relay::transport

@@ -1,0 +1,33 @@
+// Accepts TCP connections on one address and gives each to an HttpSession.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+
+namespace relay::transport {
+
+class Hub;
+
+class Listener : public std::enable_shared_from_this<Listener> {
+public:
+    // Throws boost::system::system_error if the address cannot be bound.
+    Listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint endpoint, Hub& hub);
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+    void run();
+    void stop();
+
+private:
+    void do_accept();
+    void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+    boost::asio::io_context& ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer retry_;
+    Hub& hub_;
+};
+
+}  // namespace relay::transport

@@ -1,0 +1,155 @@
+#include "websocket_session.hpp"
+
+#include "hub.hpp"
+
+#include <algorithm>
+
+namespace relay::transport {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+namespace {
+constexpr std::size_t read_chunk_limit = 1024 * 1024;
+}
+
+WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission)
+    : ws_(std::move(socket)), hub_(hub), id_(hub.next_id()), admission_(std::move(admission)) {}
+
+void WebSocketSession::run(http::request<http::string_body> request) {
+    // Every option below is visible on the wire; each matches the official relay: no idle pings and no
+    // idle close, no compression, one frame per message, and a message cap enforced in on_read.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = hub_.options().handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.erase(http::field::server); }));
+    ws_.read_message_max(0);
+    ws_.auto_fragment(false);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+}
+
+void WebSocketSession::on_accept(beast::error_code ec) {
+    if (ec) {
+        hub_.log().log(LogLevel::debug, "websocket handshake failed: " + ec.message());
+        finished_ = true;
+        return;
+    }
+    hub_.opened(shared_from_this(), admission_);
+    admission_ = {};
+    do_read();
+}
+
+void WebSocketSession::do_read() {
+    if (finished_) return;
+    incoming_buffer_.emplace(incoming_);
+    auto const max = hub_.options().max_message_bytes;
+    // Read at most one byte past the cap, so an oversized message is seen without buffering it whole.
+    auto const limit = std::min(read_chunk_limit, max - std::min(max, incoming_.size()) + 1);
+    ws_.async_read_some(*incoming_buffer_, limit,
+                        beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+}
+
+void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec) return finish(ec);
+    if (incoming_.size() > hub_.options().max_message_bytes) {
+        incoming_.clear();
+        hub_.too_big(*this);
+        return;  // async_close reads and discards until the peer's close frame
+    }
+    if (!ws_.is_message_done()) return do_read();
+
+    auto frame = core::Frame{std::make_shared<std::string const>(std::move(incoming_)), ws_.got_binary()};
+    incoming_.clear();
+    hub_.received(*this, std::move(frame));
+    if (holds_ > 0)
+        read_paused_ = true;
+    else
+        do_read();
+}
+
+void WebSocketSession::send(core::Frame const& frame) {
+    if (finished_ || close_queued_) return;
+    queued_bytes_ += frame.payload->size();
+    queue_.push_back(Outgoing{frame, std::nullopt});
+    if (!writing_) do_write();
+}
+
+void WebSocketSession::close(std::uint16_t code, std::string reason) {
+    if (finished_ || close_queued_) return;
+    close_queued_ = true;
+    queue_.push_back(Outgoing{{}, websocket::close_reason(static_cast<websocket::close_code>(code), reason)});
+    if (!writing_) do_write();
+}
+
+void WebSocketSession::do_write() {
+    writing_ = true;
+    auto const& next = queue_.front();
+    if (next.close) {
+        ws_.async_close(*next.close, beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
+        return;
+    }
+    ws_.binary(next.frame.binary);
+    ws_.async_write(boost::asio::buffer(*next.frame.payload),
+                    beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+}
+
+void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
+    queued_bytes_ -= queue_.front().frame.payload->size();
+    queue_.pop_front();
+    if (ec) {
+        writing_ = false;
+        return finish(ec);
+    }
+    if (!congested()) wake_waiters();
+    if (queue_.empty() || finished_)
+        writing_ = false;
+    else
+        do_write();
+}
+
+void WebSocketSession::on_close(beast::error_code ec) {
+    writing_ = false;
+    finish(ec);
+}
+
+bool WebSocketSession::congested() const { return queued_bytes_ > hub_.options().max_queue_bytes; }
+
+void WebSocketSession::hold_reads_until_drained(std::shared_ptr<WebSocketSession> const& reader) {
+    if (finished_) return;
+    waiters_.push_back(reader);
+    ++reader->holds_;
+}
+
+void WebSocketSession::release_hold() {
+    if (--holds_ > 0 || !read_paused_) return;
+    read_paused_ = false;
+    do_read();
+}
+
+void WebSocketSession::wake_waiters() {
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& weak : waiters)
+        if (auto waiter = weak.lock()) waiter->release_hold();
+}
+
+void WebSocketSession::finish(beast::error_code ec) {
+    if (finished_) return;
+    finished_ = true;
+    wake_waiters();
+    std::string how;
+    if (ec == websocket::error::closed || !ec) {
+        auto const& reason = ws_.reason();
+        how = "close " + std::to_string(reason.code) + (reason.reason.empty() ? "" : " " + std::string(reason.reason.data(), reason.reason.size()));
+    } else {
+        how = ec.message();
+    }
+    hub_.closed(id_, how);
+}
+
+}  // namespace relay::transport

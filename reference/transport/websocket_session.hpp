@@ -1,0 +1,71 @@
+// One accepted WebSocket: reads whole messages into shared frames for the hub, writes the frames the
+// hub queues, in order, and closes when told. Knows nothing of the protocol.
+#pragma once
+
+#include "core/protocol.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace relay::transport {
+
+class Hub;
+
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission);
+
+    void run(boost::beast::http::request<boost::beast::http::string_body> request);
+    core::SocketId id() const { return id_; }
+
+    void send(core::Frame const& frame);
+    // Closes after the frames already queued; later sends are dropped.
+    void close(std::uint16_t code, std::string reason);
+
+    bool congested() const;
+    // `reader` stops reading until this socket's queue is back under its limit, or it is gone.
+    void hold_reads_until_drained(std::shared_ptr<WebSocketSession> const& reader);
+
+private:
+    struct Outgoing {
+        core::Frame frame;
+        std::optional<boost::beast::websocket::close_reason> close;
+    };
+
+    void on_accept(boost::beast::error_code ec);
+    void do_read();
+    void on_read(boost::beast::error_code ec, std::size_t bytes);
+    void do_write();
+    void on_write(boost::beast::error_code ec, std::size_t bytes);
+    void on_close(boost::beast::error_code ec);
+    void release_hold();
+    void wake_waiters();
+    void finish(boost::beast::error_code ec);
+
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    Hub& hub_;
+    core::SocketId id_;
+    core::Admission admission_;
+
+    std::string incoming_;
+    std::optional<boost::asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> incoming_buffer_;
+    int holds_ = 0;  // slow readers this socket waits on before reading again
+    bool read_paused_ = false;
+
+    std::deque<Outgoing> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool close_queued_ = false;
+    bool finished_ = false;
+    std::vector<std::weak_ptr<WebSocketSession>> waiters_;
+};
+
+}  // namespace relay::transport
