@@ -1,0 +1,26 @@
+// Reads scenario files: validates each against scenarios/scenario.schema.json, then builds the model.
+// Errors name the file, the scenario id, the step index and the field (as a JSON pointer).
+#pragma once
+
+#include "scenario/model.hpp"
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace conformance::scenario {
+
+class LoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Every *.json under `dir` (recursively, sorted by path), except the schema and matcher vectors.
+// Throws LoadError listing every problem found (one line each), including duplicate ids across files.
+std::vector<Scenario> load_library(std::filesystem::path const& dir, std::filesystem::path const& schema_file);
+
+// One file. Throws LoadError.
+std::vector<Scenario> load_file(std::filesystem::path const& file, Json const& schema);
+
+}  // namespace conformance::scenario

@@ -1,0 +1,129 @@
+// A scenario file in memory: what docs/scenario-format.md describes, already validated against
+// scenarios/scenario.schema.json. Plain data; the loader builds it, the interpreter walks it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace conformance::scenario {
+
+using Json = nlohmann::json;
+
+struct SocketSpec {
+    std::optional<std::string> server_id;  // absent: "${serverId}"
+    std::optional<std::string> v;
+    std::optional<std::string> role;
+    std::optional<std::string> connection_id;
+    std::optional<std::string> query;  // verbatim query; excludes the four above
+    std::string path = "/ws";
+    std::map<std::string, std::string> headers;
+};
+
+struct HttpExpectation {
+    unsigned status = 0;
+    std::optional<Json> body;              // a pattern
+    std::map<std::string, Json> headers;   // lower-case name -> pattern
+};
+
+enum class FrameType { text, binary };
+
+struct FrameMatcher {
+    std::optional<FrameType> type;
+    std::optional<Json> text;   // pattern over the whole text
+    std::optional<Json> json;   // pattern over the parsed text
+    bool subset = false;
+    std::optional<std::string> binary;  // exact bytes (decoded from binary_hex)
+    std::optional<std::uint64_t> size;
+    bool any = false;
+};
+
+struct CloseMatcher {
+    std::vector<std::uint16_t> codes;  // empty: any code
+    std::optional<Json> reason;        // a pattern
+};
+
+struct EndedMatcher {};
+struct NothingMatcher {};
+
+using EventMatcher = std::variant<FrameMatcher, CloseMatcher, EndedMatcher, NothingMatcher>;
+
+struct Window {
+    std::string after;  // a mark
+    std::uint32_t min_ms = 0;
+    std::uint32_t max_ms = 0;
+};
+
+struct OpenStep {
+    std::string socket;
+    std::optional<HttpExpectation> refused;
+};
+
+struct SendStep {
+    std::string socket;
+    FrameType type = FrameType::text;
+    std::string payload;  // text (may contain ${...}) or raw bytes
+    bool substitute = true;  // false for binary_hex and fill payloads
+    std::uint32_t repeat = 1;
+};
+
+struct ExpectStep {
+    std::string socket;
+    std::vector<EventMatcher> alternatives;  // one, or the one_of list
+    std::optional<std::uint32_t> within_ms;  // absent: the runner's step timeout (1000 for nothing)
+    std::optional<Window> window;
+    std::uint32_t repeat = 1;
+    bool skip_other_frames = false;
+};
+
+struct CloseStep {
+    std::string socket;
+    std::uint16_t code = 1000;
+    std::string reason;
+};
+
+struct DropStep {
+    std::string socket;
+};
+
+struct HttpStep {
+    std::string method = "GET";
+    std::string path = "/";
+    std::optional<std::string> query;
+    std::map<std::string, std::string> headers;
+    HttpExpectation response;
+};
+
+struct MarkStep {};
+
+using Action = std::variant<OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep>;
+
+struct Step {
+    Action action;
+    std::optional<std::string> requirement;
+    std::optional<std::string> note;
+    std::optional<std::string> mark;
+    Json source;  // the step as written, for reports
+};
+
+enum class Level { must, should };
+
+struct Scenario {
+    std::string id;
+    std::string title;
+    std::vector<std::string> requirements;
+    Level level = Level::must;
+    std::vector<std::string> tags;
+    std::uint32_t timeout_ms = 30000;
+    std::map<std::string, SocketSpec> sockets;
+    std::vector<Step> steps;
+    std::string file;  // path it was loaded from, as given to the loader
+    std::string section;
+};
+
+}  // namespace conformance::scenario
