@@ -163,6 +163,14 @@ TEST_F(RelayIntegration, V2_CLIENT_1_AssignedIdReachesControls) {
     EXPECT_EQ(id.rfind("conn_", 0), 0u);
 }
 
+TEST_F(RelayIntegration, LIMIT_3_PingIsAnsweredWithPong) {
+    auto ws = v1("client");
+    ws.ping("are you there");
+    auto e = ws.next();
+    EXPECT_EQ(e.kind, Kind::pong) << e;
+    EXPECT_EQ(e.payload, "are you there");
+}
+
 TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
     RelayProcess relay({"--max-message-bytes", "1024"});
     auto const sid = unique_id("limit");

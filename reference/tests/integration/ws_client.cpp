@@ -19,6 +19,7 @@ using tcp = net::ip::tcp;
 std::ostream& operator<<(std::ostream& os, Event const& e) {
     switch (e.kind) {
     case Event::Kind::message: return os << (e.binary ? "binary " : "text ") << e.payload;
+    case Event::Kind::pong: return os << "pong " << e.payload;
     case Event::Kind::closed: return os << "closed " << e.code << " " << e.reason;
     case Event::Kind::timeout: return os << "nothing (timeout)";
     }
@@ -75,6 +76,9 @@ WsClient::WsClient(unsigned short port, std::string const& query, std::chrono::m
     if (!done) throw std::runtime_error("no handshake answer for " + query);
     if (result) throw std::runtime_error("handshake for " + query + " got HTTP " + std::to_string(response_.result_int()));
     tcp_layer.expires_never();
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+        if (kind == websocket::frame_type::pong) events_.push_back({Event::Kind::pong, std::string(payload)});
+    });
     read_loop();
 }
 
@@ -117,6 +121,12 @@ void WsClient::send_binary(std::string const& bytes, std::chrono::milliseconds d
 void WsClient::close(std::uint16_t code, std::chrono::milliseconds deadline) {
     bool done = false;
     ws_.async_close(websocket::close_reason(code), [&](beast::error_code) { done = true; });
+    run_until(done, deadline);
+}
+
+void WsClient::ping(std::string const& payload, std::chrono::milliseconds deadline) {
+    bool done = false;
+    ws_.async_ping(websocket::ping_data(payload), [&](beast::error_code) { done = true; });
     run_until(done, deadline);
 }
 

@@ -28,7 +28,7 @@ HttpResult http_request(unsigned short port, std::string const& method, std::str
                         std::string const& extra = {}, std::chrono::milliseconds deadline = 5s);
 
 struct Event {
-    enum class Kind { message, closed, timeout } kind;
+    enum class Kind { message, pong, closed, timeout } kind;
     std::string payload;
     bool binary = false;
     std::uint16_t code = 0;  // for closed: the code the relay sent, 1006 if none
@@ -44,6 +44,7 @@ public:
 
     void send_text(std::string const& text, std::chrono::milliseconds deadline = 10s);
     void send_binary(std::string const& bytes, std::chrono::milliseconds deadline = 10s);
+    void ping(std::string const& payload, std::chrono::milliseconds deadline = 5s);
     // Sends a close frame; the relay's answer (if any) arrives as a `closed` event.
     void close(std::uint16_t code = 1000, std::chrono::milliseconds deadline = 5s);
 
