@@ -163,7 +163,7 @@ TEST_F(RelayIntegration, V2_CLIENT_1_AssignedIdReachesControls) {
     EXPECT_EQ(id.rfind("conn_", 0), 0u);
 }
 
-TEST_F(RelayIntegration, LIMIT_3_PingIsAnsweredWithPong) {
+TEST_F(RelayIntegration, Rfc6455_PingIsAnsweredWithPong) {
     auto ws = v1("client");
     ws.ping("are you there");
     auto e = ws.next();
