@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 
 #include <array>
+#include <cctype>
 
 namespace relay::core {
 namespace {
@@ -12,6 +13,34 @@ namespace {
 constexpr char const* text_plain = "text/plain;charset=UTF-8";
 
 HttpReply text_reply(unsigned status, std::string body) { return {status, text_plain, std::move(body)}; }
+
+// The runtime's own answers to a broken WebSocket handshake, after the Worker has accepted it.
+HttpReply handshake_error(std::string body) { return {400, "text/plain", std::move(body), true}; }
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// The Worker sees the target through WHATWG URL parsing, which takes what RFC 3986 refuses (a stray
+// `%`, spaces, `|`...). Percent-encoding such bytes first lets the strict parser read the same values.
+std::string tolerant_target(std::string_view target) {
+    target = target.substr(0, target.find('#'));
+    static constexpr std::string_view allowed = "-._~!$&'()*+,;=:@/?";
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(target.size());
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        unsigned char c = target[i];
+        bool const valid_escape = c == '%' && i + 2 < target.size() && is_hex(target[i + 1]) && is_hex(target[i + 2]);
+        bool const plain = (c < 0x80 && std::isalnum(c)) || (c != '%' && allowed.find(char(c)) != std::string_view::npos);
+        if (plain || valid_escape) {
+            out += char(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
 
 // URLSearchParams.get(): the first value of `key`, form-decoded ('+' is a space); none if absent.
 std::optional<std::string> first_param(boost::urls::url_view const& url, std::string_view key) {
@@ -77,7 +106,8 @@ std::string_view js_trim(std::string_view s) {
     return s.substr(begin, end - begin);
 }
 
-Routing route(std::string_view target, std::optional<std::string_view> upgrade) {
+Routing route(std::string_view raw_target, HandshakeHeaders const& headers) {
+    auto const target = tolerant_target(raw_target);
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed) return text_reply(404, "Not found");
     auto const& url = *parsed;
@@ -96,7 +126,11 @@ Routing route(std::string_view target, std::optional<std::string_view> upgrade) 
     auto role = first_param(url, "role");
     if (!role || (*role != "server" && *role != "client")) return text_reply(400, "Missing or invalid role parameter");
 
-    if (!upgrade || !iequals(*upgrade, "websocket")) return text_reply(426, "Expected WebSocket upgrade");
+    if (!headers.upgrade || !iequals(*headers.upgrade, "websocket"))
+        return text_reply(426, "Expected WebSocket upgrade");
+    if (headers.sec_websocket_version != "13")
+        return handshake_error("ERROR: The requested WebSocket version is not supported.");
+    if (!headers.sec_websocket_key) return handshake_error("ERROR: Missing Sec-WebSocket-Key");
 
     Admission admission;
     admission.version = *version;

@@ -35,11 +35,17 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
         return;
     }
     auto request = parser_->release();
-    std::optional<std::string_view> upgrade;
-    if (auto it = request.find(http::field::upgrade); it != request.end()) upgrade = it->value();
-
-    auto routing = core::route(request.target(), upgrade);
+    auto header = [&request](http::field name) -> std::optional<std::string_view> {
+        auto it = request.find(name);
+        if (it == request.end()) return std::nullopt;
+        return it->value();
+    };
+    auto routing = core::route(request.target(), {header(http::field::upgrade), header(http::field::sec_websocket_version),
+                                                  header(http::field::sec_websocket_key)});
     if (auto* admission = std::get_if<core::Admission>(&routing)) {
+        // The official runtime upgrades without `Connection: Upgrade`; Beast insists on it.
+        if (!http::token_list{header(http::field::connection).value_or("")}.exists("upgrade"))
+            request.set(http::field::connection, "Upgrade");
         stream_.expires_never();
         std::make_shared<WebSocketSession>(stream_.release_socket(), hub_, std::move(*admission))->run(std::move(request));
         return;
@@ -51,9 +57,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     response_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status),
                                                                      request.version());
     response_->set(http::field::content_type, reply.content_type);
-    response_->keep_alive(request.keep_alive());
-    response_->content_length(reply.body.size());
-    if (request.method() != http::verb::head) response_->body() = reply.body;
+    response_->keep_alive(request.keep_alive() && !reply.close_connection);
+    // As the official runtime does, a HEAD answer carries neither body nor Content-Length.
+    if (request.method() != http::verb::head) {
+        response_->body() = reply.body;
+        response_->prepare_payload();
+    }
     bool const keep_alive = response_->keep_alive();
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));

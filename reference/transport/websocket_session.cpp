@@ -19,14 +19,23 @@ WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& h
 
 void WebSocketSession::run(http::request<http::string_body> request) {
     // Every option below is visible on the wire; each matches the official relay: no idle pings and no
-    // idle close, no compression, one frame per message, and a message cap enforced in on_read.
+    // idle close, permessage-deflate when the client offers it, one frame per message, and a message
+    // cap enforced in on_read.
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = hub_.options().handshake_timeout;
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.erase(http::field::server); }));
+    // The official runtime spells out the window it grants when the offer names client_max_window_bits.
+    bool const offered_client_window =
+        request[http::field::sec_websocket_extensions].find("client_max_window_bits") != beast::string_view::npos;
+    ws_.set_option(websocket::stream_base::decorator([offered_client_window](websocket::response_type& res) {
+        if (offered_client_window && res[http::field::sec_websocket_extensions] == "permessage-deflate")
+            res.set(http::field::sec_websocket_extensions, "permessage-deflate; client_max_window_bits=15");
+    }));
+    websocket::permessage_deflate deflate;
+    deflate.server_enable = true;
+    ws_.set_option(deflate);
     ws_.read_message_max(0);
     ws_.auto_fragment(false);
     beast::get_lowest_layer(ws_).expires_never();
