@@ -171,6 +171,16 @@ TEST_F(RelayIntegration, Rfc6455_PingIsAnsweredWithPong) {
     EXPECT_EQ(e.payload, "are you there");
 }
 
+TEST_F(RelayIntegration, LIMIT_2_IdleSocketsGetNoPingsAndStayOpen) {
+    // The full 60 s check is the `long` scenario limit-idle-sockets-stay-open; this one catches a
+    // keep-alive ping or idle close configured anywhere near the default timeouts.
+    auto server = v1("server");
+    auto client = v1("client");
+    EXPECT_TRUE(client.quiet_for(3s));
+    client.send_text("still here");
+    EXPECT_EQ(server.next_text(), "still here");
+}
+
 TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
     RelayProcess relay({"--max-message-bytes", "1024"});
     auto const sid = unique_id("limit");

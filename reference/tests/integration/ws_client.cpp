@@ -19,6 +19,7 @@ using tcp = net::ip::tcp;
 std::ostream& operator<<(std::ostream& os, Event const& e) {
     switch (e.kind) {
     case Event::Kind::message: return os << (e.binary ? "binary " : "text ") << e.payload;
+    case Event::Kind::ping: return os << "ping " << e.payload;
     case Event::Kind::pong: return os << "pong " << e.payload;
     case Event::Kind::closed: return os << "closed " << e.code << " " << e.reason;
     case Event::Kind::timeout: return os << "nothing (timeout)";
@@ -78,6 +79,7 @@ WsClient::WsClient(unsigned short port, std::string const& query, std::chrono::m
     tcp_layer.expires_never();
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
         if (kind == websocket::frame_type::pong) events_.push_back({Event::Kind::pong, std::string(payload)});
+        if (kind == websocket::frame_type::ping) events_.push_back({Event::Kind::ping, std::string(payload)});
     });
     read_loop();
 }

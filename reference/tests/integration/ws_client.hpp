@@ -28,7 +28,7 @@ HttpResult http_request(unsigned short port, std::string const& method, std::str
                         std::string const& extra = {}, std::chrono::milliseconds deadline = 5s);
 
 struct Event {
-    enum class Kind { message, pong, closed, timeout } kind;
+    enum class Kind { message, ping, pong, closed, timeout } kind;
     std::string payload;
     bool binary = false;
     std::uint16_t code = 0;  // for closed: the code the relay sent, 1006 if none
