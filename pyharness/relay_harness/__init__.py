@@ -1,0 +1,2 @@
+"""relay-harness: replays relay-conformance scenario files against a relay, as a pytest plugin
+(relay_harness.plugin). See docs/pyharness.md."""

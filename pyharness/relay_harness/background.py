@@ -1,0 +1,60 @@
+"""Runs every selected scenario at once in one asyncio loop on a background thread, so the whole
+library takes about as long as its longest scenario; pytest items then collect their own results."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from typing import Iterable
+
+from . import model
+from .client import RelayAddress
+from .interpreter import ScenarioResult, run_scenario
+
+# Beyond a scenario's own timeout_ms: time for its sockets to be shut and its result handed over.
+RESULT_MARGIN_S = 10.0
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class BackgroundRunner:
+    def __init__(self, address: RelayAddress, scenarios: Iterable[model.Scenario], step_timeout_ms: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="relay-scenarios", daemon=True)
+        self._thread.start()
+        self._started = time.monotonic()
+        self._futures: dict[str, concurrent.futures.Future] = {}
+        self._timeouts: dict[str, float] = {}
+        for scenario in scenarios:
+            coroutine = run_scenario(scenario, address, step_timeout_ms)
+            self._futures[scenario.id] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            self._timeouts[scenario.id] = scenario.timeout_ms / 1000 + RESULT_MARGIN_S
+
+    def result(self, scenario_id: str) -> ScenarioResult:
+        """Waits, at most until the scenario's own cap (counted from the common start) plus a margin.
+        Raises KeyError for a scenario that was not started, TimeoutError if it never finished."""
+        future = self._futures[scenario_id]
+        remaining = self._started + self._timeouts[scenario_id] - time.monotonic()
+        try:
+            return future.result(timeout=max(remaining, 0))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"scenario {scenario_id} gave no result within {self._timeouts[scenario_id]:g} s") from None
+
+    def stop(self) -> None:
+        """Cancels what still runs (after -x, or an interrupt), lets it shut its sockets, ends the thread."""
+        try:
+            asyncio.run_coroutine_threadsafe(_cancel_all(), self._loop).result(SHUTDOWN_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            pass  # the thread is a daemon: a scenario stuck in cleanup cannot hold the session
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(SHUTDOWN_TIMEOUT_S)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+async def _cancel_all() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,416 @@
+"""The wire side: raw HTTP/1.1 over asyncio streams, and WebSocket clients whose handshake we do
+ourselves (so a refusal's status, headers and body are all visible) and whose framing is the websockets
+package's Sans-I/O layer (so a close frame is sent without waiting for an answer, and every event the
+relay causes lands, in order, in the socket's own queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlsplit
+
+from websockets.client import ClientConnection
+from websockets.connection import OPEN
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHandshake
+from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+from .patterns import MISSING, compact
+
+MAX_HEAD_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ConnectFailed(Exception):
+    """The relay could not be reached at TCP level."""
+
+
+class BadResponse(Exception):
+    """What came back is not an HTTP/1.1 response we can read."""
+
+
+# --- the relay's address ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RelayAddress:
+    host: str
+    port: int
+
+    @property
+    def host_header(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def parse_relay_url(url: str) -> RelayAddress:
+    """ws://HOST:PORT (a path, if any, is ignored: scenarios give their own). Raises ValueError."""
+    parts = urlsplit(url)
+    if parts.scheme != "ws":
+        raise ValueError(f"expected a ws:// URL, got {url!r}")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError(f"bad port in {url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"no host in {url!r}")
+    return RelayAddress(parts.hostname, port)
+
+
+async def connect_tcp(address: RelayAddress, timeout_s: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(address.host, address.port, limit=MAX_HEAD_BYTES),
+                                      timeout_s)
+    except asyncio.TimeoutError:
+        raise ConnectFailed(f"cannot connect to {address.host_header}: no answer within {timeout_s:g} s") from None
+    except OSError as error:
+        raise ConnectFailed(f"cannot connect to {address.host_header}: {error.strerror or error}") from None
+
+
+async def is_reachable(address: RelayAddress, timeout_s: float = 2.0) -> Optional[str]:
+    """None if a TCP connection opens, else why not."""
+    try:
+        _, writer = await connect_tcp(address, timeout_s)
+    except ConnectFailed as error:
+        return str(error)
+    writer.transport.abort()
+    return None
+
+
+# --- plain HTTP -----------------------------------------------------------------------------------
+
+@dataclass
+class HttpResponse:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    def header(self, name: str):
+        """The value (repeated headers joined with ", "), or MISSING."""
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return ", ".join(values) if values else MISSING
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def describe(self) -> str:
+        headers = "; ".join(f"{key.lower()}: {value}" for key, value in self.headers)
+        body = compact(self.text if len(self.text) <= 200 else self.text[:197] + "...")
+        return f"HTTP {self.status} {self.reason} [{headers}] body {body}"
+
+
+def request_bytes(method: str, target: str, host: str, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1"]
+    if not any(name.lower() == "host" for name in headers):
+        lines.append(f"Host: {host}")
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+async def read_response(reader: asyncio.StreamReader, method: str) -> HttpResponse:
+    """One response; the caller bounds the wait. A 101 has no body: what follows is the WebSocket."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as error:
+        raise BadResponse("connection closed before a complete HTTP response"
+                          + (f" (got {error.partial[:80]!r})" if error.partial else "")) from None
+    except asyncio.LimitOverrunError:
+        raise BadResponse(f"HTTP response head larger than {MAX_HEAD_BYTES} bytes") from None
+    response = _parse_head(head)
+    if method != "HEAD" and response.status not in (101, 204, 304) and response.status >= 200:
+        response.body = await _read_body(reader, response)
+    return response
+
+
+def _parse_head(head: bytes) -> HttpResponse:
+    lines = head.decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    headers = []
+    for line in filter(None, lines[1:]):
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise BadResponse(f"malformed header line: {line[:80]!r}")
+        headers.append((name.strip(), value.strip()))
+    return HttpResponse(int(code), reason, headers)
+
+
+async def _read_body(reader: asyncio.StreamReader, response: HttpResponse) -> bytes:
+    if "chunked" in str(response.header("transfer-encoding")).lower():
+        return await _read_chunked(reader)
+    length = response.header("content-length")
+    if length is MISSING:
+        return await reader.read(MAX_BODY_BYTES)  # until the server closes
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        raise BadResponse(f"unusable Content-Length {length!r}")
+    try:
+        return await reader.readexactly(int(length))
+    except asyncio.IncompleteReadError as error:
+        raise BadResponse(f"body cut short: {len(error.partial)} of {length} bytes") from None
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = b""
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")  # the empty trailer section
+            return body
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+        if len(body) > MAX_BODY_BYTES:
+            raise BadResponse(f"chunked body larger than {MAX_BODY_BYTES} bytes")
+
+
+async def http_exchange(address: RelayAddress, method: str, target: str, headers: dict[str, str],
+                        timeout_s: float) -> HttpResponse:
+    """Connect, send one request, read one response, hang up. Raises ConnectFailed, BadResponse,
+    asyncio.TimeoutError (no complete response in time)."""
+    reader, writer = await connect_tcp(address, timeout_s)
+    try:
+        writer.write(request_bytes(method, target, address.host_header, headers))
+        return await asyncio.wait_for(read_response(reader, method), timeout_s)
+    finally:
+        writer.transport.abort()
+
+
+# --- WebSocket -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Event:
+    """What the relay did to one socket: a message, a close frame, or a dropped connection."""
+    kind: str  # "text" | "binary" | "close" | "dropped"
+    at: float  # loop time of arrival
+    data: bytes = b""
+    code: int = 1006
+    reason: str = ""
+
+    @property
+    def is_frame(self) -> bool:
+        return self.kind in ("text", "binary")
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    def describe(self) -> str:
+        if self.kind == "text":
+            suffix = f" ({len(self.data)} bytes)" if len(self.text) > 300 else ""
+            return f"text frame {show_text(self.text)}{suffix}"
+        if self.kind == "binary":
+            shown = self.data[:32].hex() + ("..." if len(self.data) > 32 else "")
+            return f"binary frame ({len(self.data)} bytes) {shown}"
+        if self.kind == "close":
+            return f"close frame {self.code} {compact(self.reason)}"
+        return "connection dropped without a close frame (1006)"
+
+
+def show_text(text: str, limit: int = 300) -> str:
+    """Text between backticks as it is when printable, else JSON-escaped; long text cut."""
+    shown = text if len(text) <= limit else text[:limit - 3] + "..."
+    return f"`{shown}`" if shown.isprintable() else compact(shown)
+
+
+class WireLog:
+    """Everything that crossed the wire in one scenario, timestamped from its start."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.lines: list[str] = []
+
+    def add(self, socket: str, direction: str, what: str) -> None:
+        self.lines.append(f"+{time.monotonic() - self.start:7.3f}s {socket:>12} {direction} {what}")
+
+
+@dataclass
+class Refused:
+    """The handshake did not get a 101."""
+    response: HttpResponse
+
+
+@dataclass
+class HandshakeInvalid:
+    """A 101 that a WebSocket client must reject (wrong accept key, unrequested extension...)."""
+    response: HttpResponse
+    why: str
+
+
+class WebSocket:
+    """One open WebSocket: events queue up as they arrive; sends never wait for the relay's answer."""
+
+    def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 connection: ClientConnection, log: WireLog) -> None:
+        self.name = name
+        self._reader, self._writer, self._conn, self._log = reader, writer, connection, log
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._fragments: list[bytes] = []
+        self._fragment_kind = ""
+        self._ended = False  # a close frame or a drop has been queued
+        self._dropped_by_us = False
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    # -- receiving
+
+    async def next_event(self, deadline: float) -> Optional[Event]:
+        """The oldest unread event, waiting until `deadline` (loop time); None if nothing came."""
+        try:
+            return self._events.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._events.get(), remaining)
+        except asyncio.TimeoutError:
+            return None
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                data = await self._reader.read(1 << 16)
+                if not data:
+                    self._conn.receive_eof()
+                    break
+                self._conn.receive_data(data)
+                self._flush()
+                for frame in self._conn.events_received():
+                    self._on_frame(frame)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._on_connection_end()
+
+    def _on_frame(self, frame) -> None:
+        if frame.opcode in (OP_TEXT, OP_BINARY):
+            self._fragment_kind = "text" if frame.opcode == OP_TEXT else "binary"
+            self._fragments = [frame.data]
+        elif frame.opcode == OP_CONT:
+            self._fragments.append(frame.data)
+        elif frame.opcode == OP_CLOSE and not self._ended:
+            close = self._conn.close_rcvd
+            self._push(Event("close", self._now(), code=close.code, reason=close.reason))
+            return
+        else:
+            return  # pings are answered by the Sans-I/O layer; pongs mean nothing here
+        if frame.fin:
+            self._push(Event(self._fragment_kind, self._now(), data=b"".join(self._fragments)))
+            self._fragments = []
+
+    def _on_connection_end(self) -> None:
+        if not self._ended and not self._dropped_by_us:
+            self._push(Event("dropped", self._now()))
+        self._writer.transport.abort()
+
+    def _push(self, event: Event) -> None:
+        self._ended = self._ended or not event.is_frame
+        self._log.add(self.name, "<", event.describe())
+        self._events.put_nowait(event)
+
+    # -- sending
+
+    async def send(self, kind: str, payload: bytes) -> None:
+        if not self._can_send("frame"):
+            return
+        what = (Event(kind, 0, data=payload).describe())
+        if kind == "text":
+            self._conn.send_text(payload)
+        else:
+            self._conn.send_binary(payload)
+        self._log.add(self.name, ">", what)
+        await self._drain()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Sends a close frame and returns: the official relay does not answer close frames."""
+        if not self._can_send("close frame"):
+            return
+        self._conn.send_close(code, reason)
+        self._log.add(self.name, ">", f"close frame {code} {compact(reason)}")
+        await self._drain()
+
+    def drop(self) -> None:
+        """Cuts the TCP connection without a close frame."""
+        self._dropped_by_us = True
+        self._log.add(self.name, ">", "drop (TCP connection cut, no close frame)")
+        self._writer.transport.abort()
+
+    async def shut(self) -> None:
+        """End of scenario: cut the connection and stop reading."""
+        self._dropped_by_us = True
+        self._writer.transport.abort()
+        self._pump_task.cancel()
+        await asyncio.gather(self._pump_task, return_exceptions=True)
+
+    def _can_send(self, what: str) -> bool:
+        # Sending on a connection the relay has already ended is not a fault of the runner: the
+        # steps that follow say whether the relay was right to end it.
+        if self._conn.state is OPEN and not self._writer.transport.is_closing():
+            return True
+        self._log.add(self.name, ">", f"({what} not sent: the connection is already closing)")
+        return False
+
+    def _flush(self) -> None:
+        for data in self._conn.data_to_send():
+            if data:
+                self._writer.write(data)
+            elif self._writer.can_write_eof() and not self._writer.transport.is_closing():
+                self._writer.write_eof()
+
+    async def _drain(self) -> None:
+        self._flush()
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            self._log.add(self.name, ">", "(send interrupted: the connection was lost)")
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+
+async def open_websocket(name: str, address: RelayAddress, target: str, headers: dict[str, str],
+                         timeout_s: float, log: WireLog):
+    """WebSocket on a 101, else Refused or HandshakeInvalid. Raises ConnectFailed, BadResponse,
+    asyncio.TimeoutError (no handshake answer in time)."""
+    handshake = ClientConnection(parse_uri(f"ws://{address.host_header}{target}"))
+    request = handshake.connect()
+    for header, value in headers.items():
+        if header in request.headers:
+            del request.headers[header]  # a scenario's header replaces the default of that name
+        request.headers[header] = value
+    reader, writer = await connect_tcp(address, timeout_s)
+    log.add(name, ">", f"GET {target}")
+    try:
+        writer.write(request.serialize())
+        response = await asyncio.wait_for(read_response(reader, "GET"), timeout_s)
+    except BaseException:
+        writer.transport.abort()
+        raise
+    log.add(name, "<", f"HTTP {response.status} {response.reason}")
+    if response.status != 101:
+        writer.transport.abort()
+        return Refused(response)
+    why = _handshake_problem(handshake, response)
+    if why:
+        writer.transport.abort()
+        return HandshakeInvalid(response, why)
+    # A fresh connection object in the OPEN state parses frames from the first byte after the 101.
+    return WebSocket(name, reader, writer, ClientConnection(handshake.wsuri, state=OPEN, max_size=None), log)
+
+
+def _handshake_problem(handshake: ClientConnection, response: HttpResponse) -> str:
+    headers = Headers()
+    for name, value in response.headers:
+        headers[name] = value
+    try:
+        handshake.process_response(Response(101, response.reason, headers))
+    except InvalidHandshake as error:
+        return str(error)
+    return ""

@@ -1,0 +1,387 @@
+"""Reads scenario files: validates each against scenarios/scenario.schema.json, then builds the model.
+Every problem is one line naming the file, the scenario id, the step index and the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import jsonschema
+
+from . import model
+from .patterns import pattern_problems
+
+ACTIONS = ("open", "send", "expect", "close", "drop", "http")
+SEND_PAYLOADS = ("text", "json", "binary_hex", "fill")
+EVENT_KINDS = ("frame", "close", "ended", "nothing", "one_of")
+NOT_SCENARIO_FILES = frozenset({"scenario.schema.json", "matcher-vectors.json"})
+DEFAULT_FILL_BYTE = 120  # "x"; the format leaves the default open
+
+
+class LoadError(Exception):
+    """One line per problem found in a scenario file."""
+
+
+def load_schema(path: Path) -> dict:
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise LoadError(f"{path}: cannot read the scenario schema: {error}") from None
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def scenario_files(directory: Path) -> list[Path]:
+    """Every *.json under `directory`, sorted, except the schema and the matcher vectors."""
+    return sorted(p for p in directory.rglob("*.json") if p.name not in NOT_SCENARIO_FILES)
+
+
+def load_file(path: Path, schema: dict) -> list[model.Scenario]:
+    """One file. Raises LoadError listing every problem."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise LoadError(f"{path}: cannot read: {error.strerror}") from None
+    except ValueError as error:
+        raise LoadError(f"{path}: not valid JSON: {error}") from None
+    problems = list(_schema_problems(document, schema)) or list(_semantic_problems(document))
+    if problems:
+        raise LoadError("\n".join(f"{path}: {problem}" for problem in problems))
+    return [_build_scenario(raw, document["section"], str(path)) for raw in document["scenarios"]]
+
+
+def load_library(directory: Path, schema: dict) -> list[model.Scenario]:
+    """Every scenario file under `directory`; also rejects ids used twice across files."""
+    scenarios, problems, seen = [], [], {}
+    for path in scenario_files(directory):
+        try:
+            loaded = load_file(path, schema)
+        except LoadError as error:
+            problems.append(str(error))
+            continue
+        for scenario in loaded:
+            if scenario.id in seen:
+                problems.append(f"{path}: scenario {scenario.id}: id already used in {seen[scenario.id]}")
+            seen[scenario.id] = path
+        scenarios.extend(loaded)
+    if problems:
+        raise LoadError("\n".join(problems))
+    return scenarios
+
+
+# --- schema validation, with step errors dispatched by action key ----------------------------
+
+def _schema_problems(document: Any, schema: dict) -> Iterable[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        path = list(error.absolute_path)
+        if _is_step_path(path) and error.validator == "oneOf":
+            yield from _step_schema_problems(document, path[1], path[3], schema)
+        else:
+            yield from (_locate(document, field_path, message) for field_path, message in _explain(error))
+
+
+def _is_step_path(path: list) -> bool:
+    return len(path) == 4 and path[0] == "scenarios" and path[2] == "steps"
+
+
+def _step_schema_problems(document: dict, scenario_index: int, step_index: int, schema: dict) -> Iterable[str]:
+    """The oneOf over step kinds says only "not valid under any"; check the kind the step names instead."""
+    step = document["scenarios"][scenario_index]["steps"][step_index]
+    where = _where(document, scenario_index, step_index)
+    if not isinstance(step, dict):
+        yield f"{where}: a step must be an object"
+        return
+    kind = _action_of(step)
+    if kind is None:
+        names = ", ".join(ACTIONS + ("mark",))
+        yield f"{where}: a step needs exactly one action key ({names}), got {', '.join(step) or 'none'}"
+        return
+    sub_schema = {"$ref": f"#/$defs/{kind}_step", "$defs": schema["$defs"]}
+    for error in jsonschema.Draft202012Validator(sub_schema).iter_errors(step):
+        for field_path, message in _explain(error):
+            yield f"{where}: {_pointer(field_path)}: {message}"
+
+
+def _explain(error: jsonschema.ValidationError) -> Iterable[tuple[list, str]]:
+    """(path, message) pairs; an unknown field is named by its own path rather than its parent's."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        allowed = ", ".join(known)
+        for key in error.instance:
+            if key not in known:
+                yield path + [key], f"unknown field (allowed here: {allowed})"
+        return
+    yield path, error.message
+
+
+def _action_of(step: dict) -> Optional[str]:
+    # An expect step's `close` is a close matcher, not a second action.
+    actions = [key for key in ACTIONS if key in step and not (key == "close" and "expect" in step)]
+    if len(actions) == 1:
+        return actions[0]
+    if not actions and "mark" in step:
+        return "mark"
+    return None
+
+
+# --- checks the schema cannot express ----------------------------------------------------------
+
+def _semantic_problems(document: dict) -> Iterable[str]:
+    seen_ids = set()
+    for index, raw in enumerate(document["scenarios"]):
+        if raw["id"] in seen_ids:
+            yield f"scenario {raw['id']}: id used twice in this file"
+        seen_ids.add(raw["id"])
+        for name, socket in raw["sockets"].items():
+            clash = [key for key in ("serverId", "v", "role", "connectionId") if key in socket]
+            if "query" in socket and clash:
+                yield f"scenario {raw['id']}: /sockets/{name}: query excludes {', '.join(clash)}"
+        yield from _step_order_problems(document, index)
+
+
+def _step_order_problems(document: dict, scenario_index: int) -> Iterable[str]:
+    """Sockets exist, open once, are used only after opening; marks exist before they are used."""
+    raw = document["scenarios"][scenario_index]
+    opened, finished, marks = set(), set(), set()
+    for step_index, step in enumerate(raw["steps"]):
+        where = _where(document, scenario_index, step_index)
+        kind = _action_of(step)
+        socket = step.get(kind) if kind in ("open", "send", "expect", "close", "drop") else None
+        if socket is not None and socket not in raw["sockets"]:
+            yield f"{where}: /{kind}: no socket named {socket!r} in /sockets"
+        elif kind == "open" and socket in opened:
+            yield f"{where}: /open: socket {socket!r} is already open"
+        elif socket is not None and kind != "open" and socket not in opened:
+            yield f"{where}: /{kind}: socket {socket!r} is used before its open step"
+        elif kind in ("send", "close", "drop") and socket in finished:
+            yield f"{where}: /{kind}: socket {socket!r} was already closed or dropped by this scenario"
+        if kind == "open" and "refused" not in step:
+            opened.add(socket)
+        if kind in ("close", "drop"):
+            finished.add(socket)
+        yield from _step_content_problems(step, kind, where, marks)
+        if step.get("mark"):
+            marks.add(step["mark"])
+
+
+def _step_content_problems(step: dict, kind: str, where: str, marks: set) -> Iterable[str]:
+    if kind == "send":
+        payloads = [key for key in SEND_PAYLOADS if key in step]
+        if len(payloads) != 1:
+            yield f"{where}: a send needs exactly one of {', '.join(SEND_PAYLOADS)}, got {', '.join(payloads) or 'none'}"
+    if kind == "expect":
+        kinds = [key for key in EVENT_KINDS if key in step]
+        if len(kinds) != 1:
+            yield f"{where}: an expect needs exactly one of {', '.join(EVENT_KINDS)}, got {', '.join(kinds) or 'none'}"
+        window = step.get("window")
+        if window and "within_ms" in step:
+            yield f"{where}: /window replaces /within_ms; give one of them"
+        if window and window["after"] not in marks:
+            yield f"{where}: /window/after: no earlier step sets mark {window['after']!r}"
+        if window and window["max_ms"] < window["min_ms"]:
+            yield f"{where}: /window: max_ms is below min_ms"
+        for pointer, frame in _frame_matchers(step):
+            yield from (f"{where}: {p}" for p in _frame_matcher_problems(frame, pointer))
+        for pointer, close in _close_matchers(step):
+            yield from (f"{where}: {p}" for p in pattern_problems(close.get("reason"), f"{pointer}/reason"))
+    for name, expectation in (("refused", step.get("refused")), ("response", step.get("response"))):
+        if expectation:
+            yield from (f"{where}: {p}" for p in pattern_problems(expectation.get("body"), f"/{name}/body"))
+            for header, pattern in expectation.get("headers", {}).items():
+                if header != header.lower():
+                    yield f"{where}: /{name}/headers/{header}: header names must be lower case"
+                yield from (f"{where}: {p}" for p in pattern_problems(pattern, f"/{name}/headers/{header}"))
+
+
+def _frame_matchers(step: dict) -> Iterable[tuple[str, dict]]:
+    if "frame" in step:
+        yield "/frame", step["frame"]
+    for index, alternative in enumerate(step.get("one_of", [])):
+        if "frame" in alternative:
+            yield f"/one_of/{index}/frame", alternative["frame"]
+
+
+def _close_matchers(step: dict) -> Iterable[tuple[str, dict]]:
+    if isinstance(step.get("close"), dict):
+        yield "/close", step["close"]
+    for index, alternative in enumerate(step.get("one_of", [])):
+        if "close" in alternative:
+            yield f"/one_of/{index}/close", alternative["close"]
+
+
+def _frame_matcher_problems(frame: dict, pointer: str) -> Iterable[str]:
+    contents = [key for key in ("text", "json", "binary_hex") if key in frame]
+    if len(contents) > 1:
+        yield f"{pointer}: give at most one of text, json, binary_hex"
+    implied = _implied_type(frame)
+    if "type" in frame and implied and frame["type"] != implied:
+        yield f"{pointer}/type: {frame['type']} contradicts {contents[0]}, which implies {implied}"
+    if "subset" in frame and "json" not in frame:
+        yield f"{pointer}/subset: applies only with json"
+    for key in ("text", "json"):
+        if key in frame:
+            yield from pattern_problems(frame[key], f"{pointer}/{key}")
+
+
+def _implied_type(frame: dict) -> Optional[str]:
+    if "text" in frame or "json" in frame:
+        return "text"
+    if "binary_hex" in frame:
+        return "binary"
+    return None
+
+
+# --- building the model -----------------------------------------------------------------------
+
+def _build_scenario(raw: dict, section: str, file: str) -> model.Scenario:
+    return model.Scenario(
+        id=raw["id"],
+        title=raw["title"],
+        requirements=tuple(raw["requirements"]),
+        level=raw["level"],
+        tags=tuple(raw["tags"]),
+        sockets={name: _build_socket(spec) for name, spec in raw["sockets"].items()},
+        steps=tuple(_build_step(step) for step in raw["steps"]),
+        timeout_ms=raw.get("timeout_ms", model.DEFAULT_TIMEOUT_MS),
+        file=file,
+        section=section,
+    )
+
+
+def _build_socket(raw: dict) -> model.SocketSpec:
+    return model.SocketSpec(
+        server_id=raw.get("serverId", "${serverId}"),
+        v=raw.get("v"),
+        role=raw.get("role"),
+        connection_id=raw.get("connectionId"),
+        query=raw.get("query"),
+        path=raw.get("path", "/ws"),
+        headers=dict(raw.get("headers", {})),
+    )
+
+
+def _build_step(raw: dict) -> model.Step:
+    kind = _action_of(raw)
+    action = _ACTION_BUILDERS[kind](raw)
+    return model.Step(action=action, source=raw, requirement=raw.get("requirement"),
+                      note=raw.get("note"), mark=raw.get("mark"))
+
+
+def _build_open(raw: dict) -> model.OpenStep:
+    refused = raw.get("refused")
+    return model.OpenStep(socket=raw["open"], refused=_build_http_expectation(refused) if refused else None)
+
+
+def _build_send(raw: dict) -> model.SendStep:
+    repeat = raw.get("repeat", 1)
+    if "text" in raw:
+        return model.SendStep(raw["send"], "text", raw["text"], repeat=repeat)
+    if "json" in raw:
+        return model.SendStep(raw["send"], "text", "", json=True, json_value=raw["json"], repeat=repeat)
+    if "binary_hex" in raw:
+        return model.SendStep(raw["send"], "binary", bytes.fromhex(raw["binary_hex"]), repeat=repeat)
+    fill = raw["fill"]
+    payload = bytes([fill.get("byte", DEFAULT_FILL_BYTE)]) * fill["size"]
+    # A text fill is printable ASCII, so it is valid UTF-8 and never contains "${".
+    return model.SendStep(raw["send"], fill["type"], payload, repeat=repeat)
+
+
+def _build_expect(raw: dict) -> model.ExpectStep:
+    if "one_of" in raw:
+        alternatives = tuple(_build_event_matcher(alternative) for alternative in raw["one_of"])
+    else:
+        alternatives = (_build_event_matcher(raw),)
+    window = raw.get("window")
+    return model.ExpectStep(
+        socket=raw["expect"],
+        alternatives=alternatives,
+        within_ms=raw.get("within_ms"),
+        window=model.Window(window["after"], window["min_ms"], window["max_ms"]) if window else None,
+        repeat=raw.get("repeat", 1),
+        skip_other_frames=raw.get("skip_other_frames", False),
+    )
+
+
+def _build_event_matcher(raw: dict) -> model.EventMatcher:
+    if "frame" in raw:
+        frame = raw["frame"]
+        binary = frame.get("binary_hex")
+        return model.FrameMatcher(
+            type=frame.get("type", _implied_type(frame)),
+            text=frame.get("text"), has_text="text" in frame,
+            json=frame.get("json"), has_json="json" in frame,
+            subset=frame.get("subset", False),
+            binary=bytes.fromhex(binary) if binary is not None else None,
+            size=frame.get("size"),
+            any=frame.get("any", False),
+        )
+    if "close" in raw:
+        close = raw["close"]
+        code = close.get("code", [])
+        return model.CloseMatcher(codes=tuple(code) if isinstance(code, list) else (code,),
+                                  reason=close.get("reason"), has_reason="reason" in close)
+    if "ended" in raw:
+        return model.EndedMatcher()
+    return model.NothingMatcher()
+
+
+def _build_close(raw: dict) -> model.CloseStep:
+    return model.CloseStep(raw["close"], raw.get("code", 1000), raw.get("reason", ""))
+
+
+def _build_drop(raw: dict) -> model.DropStep:
+    return model.DropStep(raw["drop"])
+
+
+def _build_http(raw: dict) -> model.HttpStep:
+    request = raw["http"]
+    return model.HttpStep(
+        response=_build_http_expectation(raw["response"]),
+        method=request.get("method", "GET"),
+        path=request.get("path", "/"),
+        query=request.get("query"),
+        headers=dict(request.get("headers", {})),
+    )
+
+
+def _build_mark(raw: dict) -> model.MarkStep:
+    return model.MarkStep()
+
+
+def _build_http_expectation(raw: dict) -> model.HttpExpectation:
+    return model.HttpExpectation(status=raw["status"], body=raw.get("body"), has_body="body" in raw,
+                                 headers=dict(raw.get("headers", {})))
+
+
+_ACTION_BUILDERS = {
+    "open": _build_open, "send": _build_send, "expect": _build_expect, "close": _build_close,
+    "drop": _build_drop, "http": _build_http, "mark": _build_mark,
+}
+
+
+# --- locating problems --------------------------------------------------------------------------
+
+def _locate(document: Any, path: list, message: str) -> str:
+    """`scenario ID step N: /field: message`, or `/pointer: message` above the scenario level."""
+    if len(path) >= 2 and path[0] == "scenarios" and isinstance(path[1], int):
+        if len(path) >= 4 and path[2] == "steps":
+            return f"{_where(document, path[1], path[3])}: {_pointer(path[4:])}: {message}"
+        return f"{_scenario_name(document, path[1])}: {_pointer(path[2:])}: {message}"
+    return f"{_pointer(path)}: {message}"
+
+
+def _where(document: dict, scenario_index: int, step_index: int) -> str:
+    return f"{_scenario_name(document, scenario_index)} step {step_index}"
+
+
+def _scenario_name(document: dict, index: int) -> str:
+    raw = document["scenarios"][index]
+    scenario_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"scenario {scenario_id}" if isinstance(scenario_id, str) else f"scenario #{index}"
+
+
+def _pointer(path: list) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path) if path else "/"

@@ -1,0 +1,153 @@
+"""A scenario in memory: what docs/scenario-format.md describes, already validated against
+scenarios/scenario.schema.json. Plain data; the loader builds it, the interpreter walks it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+DEFAULT_TIMEOUT_MS = 30000
+DEFAULT_NOTHING_MS = 1000
+
+
+@dataclass(frozen=True)
+class SocketSpec:
+    server_id: str = "${serverId}"
+    v: Optional[str] = None
+    role: Optional[str] = None
+    connection_id: Optional[str] = None
+    query: Optional[str] = None  # verbatim; excludes the four above
+    path: str = "/ws"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpExpectation:
+    status: int
+    body: Any = None  # a pattern; None: not checked
+    has_body: bool = False
+    headers: dict[str, Any] = field(default_factory=dict)  # lower-case name -> pattern
+
+
+@dataclass(frozen=True)
+class FrameMatcher:
+    type: Optional[str] = None  # "text" | "binary", explicit or implied
+    text: Any = None
+    has_text: bool = False
+    json: Any = None
+    has_json: bool = False
+    subset: bool = False
+    binary: Optional[bytes] = None
+    size: Optional[int] = None
+    any: bool = False
+
+
+@dataclass(frozen=True)
+class CloseMatcher:
+    codes: tuple[int, ...] = ()  # empty: any code
+    reason: Any = None
+    has_reason: bool = False
+
+
+@dataclass(frozen=True)
+class EndedMatcher:
+    pass
+
+
+@dataclass(frozen=True)
+class NothingMatcher:
+    pass
+
+
+EventMatcher = Union[FrameMatcher, CloseMatcher, EndedMatcher, NothingMatcher]
+
+
+@dataclass(frozen=True)
+class Window:
+    after: str
+    min_ms: int
+    max_ms: int
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    socket: str
+    refused: Optional[HttpExpectation] = None
+
+
+@dataclass(frozen=True)
+class SendStep:
+    socket: str
+    type: str  # "text" | "binary"
+    payload: Union[str, bytes]  # str: substituted before sending; bytes: sent as they are
+    json: bool = False  # payload is a JSON value to substitute and serialize
+    json_value: Any = None
+    repeat: int = 1
+
+
+@dataclass(frozen=True)
+class ExpectStep:
+    socket: str
+    alternatives: tuple[EventMatcher, ...]
+    within_ms: Optional[int] = None
+    window: Optional[Window] = None
+    repeat: int = 1
+    skip_other_frames: bool = False
+
+
+@dataclass(frozen=True)
+class CloseStep:
+    socket: str
+    code: int = 1000
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DropStep:
+    socket: str
+
+
+@dataclass(frozen=True)
+class HttpStep:
+    response: HttpExpectation
+    method: str = "GET"
+    path: str = "/"
+    query: Optional[str] = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MarkStep:
+    pass
+
+
+Action = Union[OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep]
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Action
+    source: dict  # the step as written, for reports
+    requirement: Optional[str] = None
+    note: Optional[str] = None
+    mark: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    requirements: tuple[str, ...]
+    level: str
+    tags: tuple[str, ...]
+    sockets: dict[str, SocketSpec]
+    steps: tuple[Step, ...]
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    file: str = ""
+    section: str = ""
+
+    def requirement_of(self, step_index: Optional[int]) -> str:
+        """A failure is attributed to the failing step's requirement, else the scenario's first."""
+        if step_index is not None and self.steps[step_index].requirement:
+            return self.steps[step_index].requirement
+        return self.requirements[0]

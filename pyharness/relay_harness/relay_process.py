@@ -1,0 +1,82 @@
+"""The reference relay as a child process on an ephemeral port: `reference-relay --port 0` prints its
+ws:// URL as the first stdout line and logs to stderr; SIGTERM stops it."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+
+
+class RelayStartError(Exception):
+    """The relay binary is missing, exited, or printed no URL in time."""
+
+
+class RelayProcess:
+    """A running reference relay; `url` is where it listens."""
+
+    def __init__(self, process: subprocess.Popen, url: str, log: tempfile.TemporaryFile) -> None:
+        self.process, self.url, self._log = process, url, log
+
+    @classmethod
+    def start(cls, binary: Path, *args: str, timeout_s: float = START_TIMEOUT_S) -> "RelayProcess":
+        if not os.access(binary, os.X_OK):
+            raise RelayStartError(f"no relay binary at {binary} (build it with: bash .ci/setup)")
+        log = tempfile.TemporaryFile()  # stderr goes to a file so a chatty relay never blocks on a pipe
+        process = subprocess.Popen([str(binary), "--port", "0", "--host", "127.0.0.1", *args],
+                                   stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        try:
+            url = _first_line(process, timeout_s)
+        except RelayStartError:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+            raise
+        return cls(process, url, log)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT_S)
+        self.process.stdout.close()
+        self._log.close()
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        self._log.seek(0)
+        return "\n".join(self._log.read().decode("utf-8", errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> "RelayProcess":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def _first_line(process: subprocess.Popen, timeout_s: float) -> str:
+    """Reads stdout up to the first newline, giving up at the deadline or when the process exits."""
+    deadline = time.monotonic() + timeout_s
+    received = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while b"\n" not in received:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RelayStartError(f"relay printed no URL within {timeout_s:g} s")
+            if selector.select(remaining):
+                chunk = os.read(process.stdout.fileno(), 4096)
+                if not chunk:
+                    raise RelayStartError(f"relay exited with status {process.wait(STOP_TIMEOUT_S)} before printing its URL")
+                received += chunk
+    url = received.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    if not url.startswith("ws://"):
+        raise RelayStartError(f"relay's first line is not a ws:// URL: {url!r}")
+    return url
