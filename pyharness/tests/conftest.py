@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 
 from relay_harness import loader, model
-from relay_harness.plugin import DEFAULT_SCENARIOS, SCHEMA_NAME
+from relay_harness.plugin import _HARNESS, DEFAULT_SCENARIOS, SCHEMA_NAME
 from relay_harness.relay_process import RelayProcess
-
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture(scope="session")
 def schema() -> dict:
@@ -33,21 +30,22 @@ def make_scenario(tmp_path: Path, schema: dict):
     return make
 
 
+@pytest.fixture(scope="session")
+def relay_binary(pytestconfig: pytest.Config) -> Path:
+    """The reference relay this session would start (--relay-binary or the built one)."""
+    return pytestconfig.stash[_HARNESS].settings.relay_binary
+
+
 @pytest.fixture
-def start_relay(pytestconfig: pytest.Config):
+def start_relay(relay_binary: Path):
     """Starts reference relays with extra flags; each is stopped when the test ends."""
-    binary = pytestconfig.stash[_harness_key()].settings.relay_binary
     started = []
 
     def start(*args: str) -> RelayProcess:
-        started.append(RelayProcess.start(binary, *args))
+        started.append(RelayProcess.start(relay_binary, *args))
         return started[-1]
 
     yield start
     for relay in started:
         relay.stop()
 
-
-def _harness_key():
-    from relay_harness.plugin import _HARNESS
-    return _HARNESS

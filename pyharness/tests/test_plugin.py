@@ -125,10 +125,8 @@ def test_json_report(pytester, scenarios, relay_url, tmp_path):
                         "demo-wrong-sync": "fail", "demo-wrong-status": "fail"}
 
 
-def test_starts_the_reference_relay_without_a_url(pytester, scenarios, pytestconfig):
-    from relay_harness.plugin import _HARNESS
-    binary = pytestconfig.stash[_HARNESS].settings.relay_binary
-    run(pytester, scenarios(PASSING), "--relay-binary", str(binary)).assert_outcomes(passed=2)
+def test_starts_the_reference_relay_without_a_url(pytester, scenarios, relay_binary):
+    run(pytester, scenarios(PASSING), "--relay-binary", str(relay_binary)).assert_outcomes(passed=2)
 
 
 def test_missing_relay_binary(pytester, scenarios, tmp_path):
