@@ -11,6 +11,7 @@ from relay_harness import loader, model
 from relay_harness.plugin import _HARNESS, DEFAULT_SCENARIOS, SCHEMA_NAME
 from relay_harness.relay_process import RelayProcess
 
+
 @pytest.fixture(scope="session")
 def schema() -> dict:
     return loader.load_schema(DEFAULT_SCENARIOS / SCHEMA_NAME)
