@@ -36,7 +36,7 @@ def test_one_byte_over_closes_the_sender_with_1009(start_relay, message):
             async with connect(relay.url, serverId=sid, role="client") as client:
                 await client.send(message)
                 await client.wait_closed()
-                assert (client.close_code, client.close_reason) == (1009, "Message is too large")
+                assert (client.close_code, client.close_reason) == (1009, f"Message is too large: {CAP + 1} > {CAP}")
             async with connect(relay.url, serverId=sid, role="client") as later:
                 await later.send("after")
                 assert await server.recv() == "after", "nothing of the big message may be forwarded"

@@ -35,7 +35,7 @@ public:
 
     void opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission);
     void received(WebSocketSession& source, core::Frame frame);
-    void too_big(WebSocketSession& source);
+    void too_big(WebSocketSession& source, std::uint64_t message_bytes);
     // `how` says how it ended, for the log: the peer's close code and reason, or the error.
     void closed(core::SocketId id, std::string_view how);
 

@@ -12,6 +12,7 @@ namespace websocket = beast::websocket;
 
 namespace {
 constexpr std::size_t read_chunk_limit = 1024 * 1024;
+constexpr std::uint64_t oversized_read_factor = 4;
 }
 
 WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission)
@@ -58,16 +59,21 @@ void WebSocketSession::do_read() {
     incoming_buffer_.emplace(incoming_);
     auto const max = hub_.options().max_message_bytes;
     // Read at most one byte past the cap, so an oversized message is seen without buffering it whole.
-    auto const limit = std::min(read_chunk_limit, max - std::min(max, incoming_.size()) + 1);
+    auto const limit = oversized_bytes_ ? read_chunk_limit : std::min(read_chunk_limit, max - std::min(max, incoming_.size()) + 1);
     ws_.async_read_some(*incoming_buffer_, limit,
                         beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
 void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) return finish(ec);
-    if (incoming_.size() > hub_.options().max_message_bytes) {
+    auto const max = hub_.options().max_message_bytes;
+    if (oversized_bytes_ || incoming_.size() > max) {
+        // The official runtime names the message's size in its close reason, so the rest of an oversized
+        // message is read (and dropped) to learn it, up to a bound that stops endless frames.
+        oversized_bytes_ += incoming_.size();
         incoming_.clear();
-        hub_.too_big(*this);
+        if (!ws_.is_message_done() && oversized_bytes_ <= max * oversized_read_factor) return do_read();
+        hub_.too_big(*this, oversized_bytes_);
         return;  // async_close reads and discards until the peer's close frame
     }
     if (!ws_.is_message_done()) return do_read();

@@ -57,6 +57,7 @@ private:
 
     std::string incoming_;
     std::optional<boost::asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> incoming_buffer_;
+    std::uint64_t oversized_bytes_ = 0;  // size so far of a message over the cap, being dropped
     int holds_ = 0;  // slow readers this socket waits on before reading again
     bool read_paused_ = false;
 

@@ -193,8 +193,8 @@ TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
 
     client.send_binary(std::string(1024, 'x'));
     EXPECT_EQ(data.next().payload.size(), 1024u);
-    client.send_binary(std::string(1025, 'x'));
-    expect_closed(client, 1009, "Message is too large");
+    client.send_binary(std::string(1500, 'x'));
+    expect_closed(client, 1009, "Message is too large: 1500 > 1024");
 
     // Sentinel: the next thing the control hears is this new client, not a `disconnected` for the old one.
     WsClient other(relay.port(), q + "client&connectionId=after");
