@@ -1,0 +1,159 @@
+#include "bench/bench_socket.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+
+namespace conformance::bench {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr std::size_t initial_read_buffer = 256 * 1024;
+// A fixed key is fine: the relay only checks that the accept header matches it.
+constexpr char const* handshake_key = "dGhlIHNhbXBsZSBub25jZQ==";
+}  // namespace
+
+BenchSocket::BenchSocket(net::io_context& ioc, tcp::endpoint relay, std::string host_header, std::string target,
+                         Callbacks callbacks)
+    : socket_(ioc), relay_(relay), host_header_(std::move(host_header)), target_(std::move(target)),
+      callbacks_(std::move(callbacks)), read_buffer_(initial_read_buffer) {}
+
+void BenchSocket::start() {
+    socket_.async_connect(relay_, [self = shared_from_this()](boost::system::error_code ec) { self->on_connect(ec); });
+}
+
+void BenchSocket::on_connect(boost::system::error_code ec) {
+    if (ec) return end("connect: " + ec.message());
+    socket_.set_option(tcp::no_delay(true), ec);
+    state_ = State::handshaking;
+    in_flight_ = "GET " + target_ + " HTTP/1.1\r\nHost: " + host_header_ +
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
+                 handshake_key + "\r\n\r\n";
+    writing_ = true;
+    net::async_write(socket_, net::buffer(in_flight_),
+                     [self = shared_from_this()](boost::system::error_code e, std::size_t n) {
+                         self->on_handshake_written(e, n);
+                     });
+    read_more();
+}
+
+void BenchSocket::on_handshake_written(boost::system::error_code ec, std::size_t) {
+    in_flight_.clear();
+    writing_ = false;
+    if (ec) return end("handshake write: " + ec.message());
+    if (state_ == State::open && !pending_.empty()) flush();
+}
+
+void BenchSocket::read_more() {
+    if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
+    if (read_end_ == read_buffer_.size()) {
+        // Compact, and grow only when one frame is larger than the whole buffer.
+        std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, read_end_ - read_begin_);
+        read_end_ -= read_begin_;
+        read_begin_ = 0;
+        if (read_end_ == read_buffer_.size()) read_buffer_.resize(read_buffer_.size() * 2);
+    }
+    socket_.async_read_some(net::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                self->on_read(ec, n);
+                            });
+}
+
+void BenchSocket::on_read(boost::system::error_code ec, std::size_t bytes) {
+    if (state_ == State::ended) return;
+    if (ec) return end(ec == net::error::eof ? "the relay ended the connection" : "read: " + ec.message());
+    read_end_ += bytes;
+    if (state_ == State::handshaking && !take_handshake_response()) {
+        if (state_ != State::ended) read_more();
+        return;
+    }
+    try {
+        take_frames();
+    } catch (std::exception const& e) {
+        return end(e.what());
+    }
+    if (state_ != State::ended) read_more();
+}
+
+bool BenchSocket::take_handshake_response() {
+    std::string_view data(read_buffer_.data() + read_begin_, read_end_ - read_begin_);
+    auto const end_of_head = data.find("\r\n\r\n");
+    if (end_of_head == std::string_view::npos) {
+        if (data.size() > 16 * 1024) end("handshake response too long");
+        return false;
+    }
+    if (data.substr(0, 12) != "HTTP/1.1 101") {
+        end("handshake refused: " + std::string(data.substr(0, data.find("\r\n"))));
+        return false;
+    }
+    read_begin_ += end_of_head + 4;
+    state_ = State::open;
+    if (callbacks_.opened) callbacks_.opened(*this);
+    if (!writing_ && !pending_.empty()) flush();
+    return true;
+}
+
+void BenchSocket::take_frames() {
+    while (state_ == State::open) {
+        auto frame = decode_server_frame({read_buffer_.data() + read_begin_, read_end_ - read_begin_});
+        if (!frame) return;
+        read_begin_ += frame->size;
+        switch (frame->opcode) {
+        case Opcode::close: return end("closed by the relay");
+        case Opcode::ping: send(Opcode::pong, frame->payload); break;
+        case Opcode::pong: break;
+        default:
+            if (frame->fin && message_.empty()) {
+                callbacks_.frame(*this, frame->payload);
+            } else {
+                message_ += frame->payload;
+                if (frame->fin) {
+                    callbacks_.frame(*this, message_);
+                    message_.clear();
+                }
+            }
+        }
+    }
+}
+
+void BenchSocket::send(Opcode opcode, std::string_view payload) {
+    if (state_ == State::ended) return;
+    append_client_frame(pending_, opcode, payload);
+    if (state_ == State::open && !writing_) flush();
+}
+
+void BenchSocket::flush() {
+    std::swap(in_flight_, pending_);
+    pending_.clear();
+    writing_ = true;
+    net::async_write(socket_, net::buffer(in_flight_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        self->on_written(ec, n);
+    });
+}
+
+void BenchSocket::on_written(boost::system::error_code ec, std::size_t) {
+    writing_ = false;
+    in_flight_.clear();
+    if (ec) return end("write: " + ec.message());
+    if (!pending_.empty() && state_ == State::open) flush();
+}
+
+void BenchSocket::close() {
+    if (state_ != State::open) return drop();
+    send(Opcode::close, std::string_view("\x03\xe8", 2));
+}
+
+void BenchSocket::drop() { end("dropped by the bench"); }
+
+void BenchSocket::end(std::string const& why) {
+    if (state_ == State::ended) return;
+    state_ = State::ended;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    if (callbacks_.ended) callbacks_.ended(*this, why);
+}
+
+}  // namespace conformance::bench

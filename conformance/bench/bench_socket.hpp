@@ -1,0 +1,68 @@
+// One bench connection: a plain TCP socket that does the WebSocket opening handshake itself, then
+// batches outgoing frames into single writes and decodes incoming frames in bulk. ws:// only.
+#pragma once
+
+#include "bench/frame_codec.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace conformance::bench {
+
+class BenchSocket : public std::enable_shared_from_this<BenchSocket> {
+public:
+    struct Callbacks {
+        std::function<void(BenchSocket&)> opened;
+        std::function<void(BenchSocket&, std::string_view payload)> frame;  // complete data frames
+        std::function<void(BenchSocket&, std::string const& why)> ended;    // once; `why` is for a person
+    };
+
+    BenchSocket(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint relay, std::string host_header,
+                std::string target, Callbacks callbacks);
+
+    void start();
+    // Queues a frame; frames queued while a write is in flight leave together in the next write.
+    void send(Opcode opcode, std::string_view payload);
+    void close();  // close frame, then the relay ends the connection (or the bench drops it later)
+    void drop();
+
+    bool is_open() const { return state_ == State::open; }
+    std::size_t queued_bytes() const { return pending_.size() + in_flight_.size(); }
+    int tag = 0;  // the owner's index for this socket
+
+private:
+    enum class State { connecting, handshaking, open, ended };
+
+    void on_connect(boost::system::error_code ec);
+    void on_handshake_written(boost::system::error_code ec, std::size_t);
+    void read_more();
+    void on_read(boost::system::error_code ec, std::size_t bytes);
+    bool take_handshake_response();
+    void take_frames();
+    void flush();
+    void on_written(boost::system::error_code ec, std::size_t);
+    void end(std::string const& why);
+
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ip::tcp::endpoint relay_;
+    std::string host_header_;
+    std::string target_;
+    Callbacks callbacks_;
+    State state_ = State::connecting;
+
+    std::vector<char> read_buffer_;
+    std::size_t read_begin_ = 0;
+    std::size_t read_end_ = 0;
+    std::string message_;  // a fragmented message being put together
+
+    std::string pending_;
+    std::string in_flight_;
+    bool writing_ = false;
+};
+
+}  // namespace conformance::bench

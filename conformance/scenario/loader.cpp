@@ -1,0 +1,415 @@
+#include "scenario/loader.hpp"
+
+#include "scenario/schema_validator.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace conformance::scenario {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char const* action_keys[] = {"expect", "open", "send", "close", "drop", "http", "mark"};
+
+// Collects problems as lines of the form `FILE: scenario "ID" step N (POINTER): message`.
+class Problems {
+public:
+    explicit Problems(std::string file) : file_(std::move(file)) {}
+    void add(std::string const& where, std::string const& pointer, std::string const& message) {
+        lines_.push_back(file_ + ": " + where + (where.empty() ? "" : " ") + "(" + pointer + "): " + message);
+    }
+    std::vector<std::string> const& lines() const { return lines_; }
+
+private:
+    std::string file_;
+    std::vector<std::string> lines_;
+};
+
+std::string scenario_label(Json const& scenario, std::size_t index) {
+    if (scenario.is_object() && scenario.contains("id") && scenario["id"].is_string())
+        return "scenario \"" + scenario["id"].get<std::string>() + "\"";
+    return "scenario #" + std::to_string(index + 1);
+}
+
+std::string read_file(fs::path const& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw LoadError(file.string() + ": cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string hex_decode(std::string const& hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
+std::vector<std::string> variables_in(std::string const& text) {
+    static std::regex const var(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+    std::vector<std::string> names;
+    std::string clean = std::regex_replace(text, std::regex(R"(\$\$\{)"), "");
+    for (std::sregex_iterator it(clean.begin(), clean.end(), var), end; it != end; ++it) names.push_back((*it)[1]);
+    return names;
+}
+
+void collect_captures(Json const& pattern, std::set<std::string>& out) {
+    if (pattern.is_object()) {
+        if (auto c = pattern.find("$capture"); c != pattern.end() && c->is_string()) out.insert(c->get<std::string>());
+        for (auto const& [_, sub] : pattern.items()) collect_captures(sub, out);
+    } else if (pattern.is_array()) {
+        for (auto const& sub : pattern) collect_captures(sub, out);
+    }
+}
+
+void check_matcher_keys(Json const& pattern, std::string const& pointer, std::string const& where, Problems& problems) {
+    static std::set<std::string> const known{"$any", "$absent", "$integer", "$min", "$max", "$regex", "$capture"};
+    if (pattern.is_object()) {
+        for (auto const& [key, sub] : pattern.items()) {
+            if (!key.empty() && key[0] == '$' && !known.count(key))
+                problems.add(where, pointer, "unknown matcher key \"" + key + "\"");
+            if (key == "$regex" && sub.is_string()) {
+                try {
+                    std::regex(sub.get<std::string>(), std::regex::ECMAScript);
+                } catch (std::regex_error const&) {
+                    problems.add(where, pointer + "/$regex", "not a valid regular expression");
+                }
+            }
+            check_matcher_keys(sub, pointer + "/" + key, where, problems);
+        }
+    } else if (pattern.is_array()) {
+        for (std::size_t i = 0; i < pattern.size(); ++i) check_matcher_keys(pattern[i], pointer + "/" + std::to_string(i), where, problems);
+    }
+}
+
+HttpExpectation http_expectation(Json const& j) {
+    HttpExpectation e;
+    j.at("status").get_to(e.status);
+    if (j.contains("body")) e.body = j.at("body");
+    if (j.contains("headers"))
+        for (auto const& [name, pattern] : j.at("headers").items()) {
+            auto lower = name;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+            e.headers[lower] = pattern;
+        }
+    return e;
+}
+
+FrameMatcher frame_matcher(Json const& j) {
+    FrameMatcher f;
+    if (j.contains("type")) f.type = j.at("type") == "binary" ? FrameType::binary : FrameType::text;
+    if (j.contains("text")) f.text = j.at("text");
+    if (j.contains("json")) f.json = j.at("json");
+    f.subset = j.value("subset", false);
+    if (j.contains("binary_hex")) f.binary = hex_decode(j.at("binary_hex").get<std::string>());
+    if (j.contains("size")) f.size = j.at("size").get<std::uint64_t>();
+    f.any = j.value("any", false);
+    if (!f.type) {
+        if (f.text || f.json) f.type = FrameType::text;
+        if (f.binary) f.type = FrameType::binary;
+    }
+    return f;
+}
+
+EventMatcher event_matcher(Json const& j) {
+    if (j.contains("frame")) return frame_matcher(j.at("frame"));
+    if (j.contains("close")) {
+        CloseMatcher c;
+        auto const& close = j.at("close");
+        if (close.contains("code")) {
+            if (close.at("code").is_array())
+                close.at("code").get_to(c.codes);
+            else
+                c.codes.push_back(close.at("code").get<std::uint16_t>());
+        }
+        if (close.contains("reason")) c.reason = close.at("reason");
+        return c;
+    }
+    if (j.contains("ended")) return EndedMatcher{};
+    return NothingMatcher{};
+}
+
+// What the scenario file says, turned into the model; the file has passed the schema already.
+class ScenarioBuilder {
+public:
+    ScenarioBuilder(Json const& j, std::size_t index, std::string const& file, std::string const& section, Problems& problems)
+        : j_(j), index_(index), problems_(problems) {
+        scenario_.file = file;
+        scenario_.section = section;
+    }
+
+    Scenario build() {
+        j_.at("id").get_to(scenario_.id);
+        j_.at("title").get_to(scenario_.title);
+        j_.at("requirements").get_to(scenario_.requirements);
+        scenario_.level = j_.at("level") == "SHOULD" ? Level::should : Level::must;
+        j_.at("tags").get_to(scenario_.tags);
+        scenario_.timeout_ms = j_.value("timeout_ms", 30000u);
+        for (auto const& [name, spec] : j_.at("sockets").items()) scenario_.sockets[name] = socket(name, spec);
+        auto const& steps = j_.at("steps");
+        for (std::size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(step(steps[i], i));
+        return std::move(scenario_);
+    }
+
+private:
+    std::string where(std::size_t step) const { return scenario_label(j_, index_) + " step " + std::to_string(step + 1); }
+    std::string pointer(std::size_t step) const {
+        return "/scenarios/" + std::to_string(index_) + "/steps/" + std::to_string(step);
+    }
+
+    void require_known(std::string const& text, std::set<std::string> const& extra, std::string const& place,
+                       std::string const& ptr) {
+        for (auto const& name : variables_in(text))
+            if (name != "serverId" && !captured_.count(name) && !extra.count(name))
+                problems_.add(place, ptr, "${" + name + "} is used before any step captures it");
+    }
+
+    SocketSpec socket(std::string const& name, Json const& j) {
+        SocketSpec s;
+        auto const ptr = "/scenarios/" + std::to_string(index_) + "/sockets/" + name;
+        if (j.contains("query") && (j.contains("serverId") || j.contains("v") || j.contains("role") || j.contains("connectionId")))
+            problems_.add(scenario_label(j_, index_), ptr, "\"query\" replaces serverId, v, role and connectionId; give one or the other");
+        auto opt = [&](char const* key, std::optional<std::string>& out) {
+            if (j.contains(key)) out = j.at(key).get<std::string>();
+        };
+        opt("serverId", s.server_id);
+        opt("v", s.v);
+        opt("role", s.role);
+        opt("connectionId", s.connection_id);
+        opt("query", s.query);
+        s.path = j.value("path", std::string("/ws"));
+        if (j.contains("headers")) j.at("headers").get_to(s.headers);
+        return s;
+    }
+
+    std::string socket_ref(Json const& step, char const* key, std::size_t i) {
+        auto name = step.at(key).get<std::string>();
+        if (!scenario_.sockets.count(name)) problems_.add(where(i), pointer(i) + "/" + key, "no socket named \"" + name + "\" in sockets");
+        return name;
+    }
+
+    Step step(Json const& j, std::size_t i) {
+        Step s;
+        s.source = j;
+        if (j.contains("requirement")) s.requirement = j.at("requirement").get<std::string>();
+        if (j.contains("note")) s.note = j.at("note").get<std::string>();
+        if (j.contains("mark")) s.mark = j.at("mark").get<std::string>();
+        s.action = action(j, i);
+        if (s.mark) marks_.insert(*s.mark);
+        return s;
+    }
+
+    Action action(Json const& j, std::size_t i) {
+        if (j.contains("expect")) return expect(j, i);
+        if (j.contains("open")) {
+            OpenStep o{socket_ref(j, "open", i), std::nullopt};
+            if (j.contains("refused")) o.refused = http_expectation(j.at("refused"));
+            auto const& spec = scenario_.sockets[o.socket];
+            for (auto const* field : {&spec.server_id, &spec.v, &spec.role, &spec.connection_id, &spec.query})
+                if (*field) require_known(**field, {}, where(i), pointer(i));
+            return o;
+        }
+        if (j.contains("send")) return send(j, i);
+        if (j.contains("close"))
+            return CloseStep{socket_ref(j, "close", i), j.value("code", std::uint16_t(1000)), j.value("reason", std::string())};
+        if (j.contains("drop")) return DropStep{socket_ref(j, "drop", i)};
+        if (j.contains("http")) {
+            HttpStep h;
+            auto const& r = j.at("http");
+            h.method = r.value("method", std::string("GET"));
+            h.path = r.value("path", std::string("/"));
+            if (r.contains("query")) h.query = r.at("query").get<std::string>();
+            if (r.contains("headers")) r.at("headers").get_to(h.headers);
+            h.response = http_expectation(j.at("response"));
+            check_matcher_keys(j.at("response"), pointer(i) + "/response", where(i), problems_);
+            return h;
+        }
+        return MarkStep{};
+    }
+
+    SendStep send(Json const& j, std::size_t i) {
+        SendStep s;
+        s.socket = socket_ref(j, "send", i);
+        s.repeat = j.value("repeat", 1u);
+        int payloads = 0;
+        if (j.contains("text")) {
+            s.payload = j.at("text").get<std::string>();
+            require_known(s.payload, s.repeat > 1 ? std::set<std::string>{"i"} : std::set<std::string>{}, where(i), pointer(i) + "/text");
+            ++payloads;
+        }
+        if (j.contains("json")) {
+            s.payload = j.at("json").dump();
+            s.substitute = false;
+            ++payloads;
+        }
+        if (j.contains("binary_hex")) {
+            s.payload = hex_decode(j.at("binary_hex").get<std::string>());
+            s.type = FrameType::binary;
+            s.substitute = false;
+            ++payloads;
+        }
+        if (j.contains("fill")) {
+            auto const& f = j.at("fill");
+            s.payload.assign(f.at("size").get<std::size_t>(), char(f.value("byte", 120)));
+            s.type = f.at("type") == "binary" ? FrameType::binary : FrameType::text;
+            s.substitute = false;
+            ++payloads;
+        }
+        if (payloads != 1) problems_.add(where(i), pointer(i), "a send step needs exactly one of text, json, binary_hex, fill");
+        return s;
+    }
+
+    ExpectStep expect(Json const& j, std::size_t i) {
+        ExpectStep e;
+        e.socket = socket_ref(j, "expect", i);
+        int kinds = 0;
+        for (auto const* key : {"frame", "close", "ended", "nothing", "one_of"}) kinds += j.contains(key);
+        if (kinds != 1) problems_.add(where(i), pointer(i), "an expect step needs exactly one of frame, close, ended, nothing, one_of");
+        if (j.contains("one_of"))
+            for (auto const& alt : j.at("one_of")) e.alternatives.push_back(event_matcher(alt));
+        else
+            e.alternatives.push_back(event_matcher(j));
+        if (j.contains("within_ms")) e.within_ms = j.at("within_ms").get<std::uint32_t>();
+        if (j.contains("window")) {
+            auto const& w = j.at("window");
+            e.window = Window{w.at("after").get<std::string>(), w.at("min_ms").get<std::uint32_t>(), w.at("max_ms").get<std::uint32_t>()};
+            if (!marks_.count(e.window->after))
+                problems_.add(where(i), pointer(i) + "/window/after", "no earlier step sets the mark \"" + e.window->after + "\"");
+            if (e.within_ms) problems_.add(where(i), pointer(i), "give window or within_ms, not both");
+        }
+        e.repeat = j.value("repeat", 1u);
+        e.skip_other_frames = j.value("skip_other_frames", false);
+        check_frame_matchers(j, i);
+        check_matcher_keys(j, pointer(i), where(i), problems_);
+        collect_captures(j, captured_);
+        return e;
+    }
+
+    void check_frame_matchers(Json const& j, std::size_t i) {
+        auto check = [&](Json const& frame, std::string const& ptr) {
+            int kinds = 0;
+            for (auto const* key : {"text", "json", "binary_hex", "any"}) kinds += frame.contains(key);
+            if (kinds > 1) problems_.add(where(i), ptr, "a frame matcher takes at most one of text, json, binary_hex, any");
+            if (frame.contains("subset") && !frame.contains("json")) problems_.add(where(i), ptr + "/subset", "subset applies to json only");
+        };
+        if (j.contains("frame")) check(j.at("frame"), pointer(i) + "/frame");
+        if (j.contains("one_of"))
+            for (std::size_t k = 0; k < j.at("one_of").size(); ++k)
+                if (j.at("one_of")[k].contains("frame")) check(j.at("one_of")[k].at("frame"), pointer(i) + "/one_of/" + std::to_string(k) + "/frame");
+    }
+
+    Json const& j_;
+    std::size_t index_;
+    Problems& problems_;
+    Scenario scenario_;
+    std::set<std::string> captured_;
+    std::set<std::string> marks_;
+};
+
+std::string step_kind(Json const& step) {
+    for (auto const* key : action_keys)
+        if (step.contains(key)) return key;
+    return {};
+}
+
+std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Problems& problems) {
+    Json doc;
+    try {
+        doc = Json::parse(read_file(file));
+    } catch (Json::parse_error const& e) {
+        problems.add("", "/", std::string("not valid JSON: ") + e.what());
+        return {};
+    }
+    // Steps are checked one by one against the definition of their kind, for precise messages.
+    for (auto const& error : validator.validate(doc)) {
+        static std::regex const in_steps(R"(^/scenarios/\d+/steps/\d+)");
+        if (std::regex_search(error.pointer, in_steps)) continue;
+        problems.add("", error.pointer, error.message);
+    }
+    if (!doc.is_object() || !doc.contains("scenarios") || !doc["scenarios"].is_array()) return {};
+    auto const before = problems.lines().size();
+    auto const& scenarios = doc["scenarios"];
+    for (std::size_t s = 0; s < scenarios.size(); ++s) {
+        if (!scenarios[s].is_object() || !scenarios[s].contains("steps") || !scenarios[s]["steps"].is_array()) continue;
+        auto const& steps = scenarios[s]["steps"];
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            auto const ptr = "/scenarios/" + std::to_string(s) + "/steps/" + std::to_string(i);
+            auto const where = scenario_label(scenarios[s], s) + " step " + std::to_string(i + 1);
+            auto const kind = steps[i].is_object() ? step_kind(steps[i]) : "";
+            if (kind.empty()) {
+                problems.add(where, ptr, "a step needs one of expect, open, send, close, drop, http, mark");
+                continue;
+            }
+            for (auto const& error : validator.validate(steps[i], "#/$defs/" + kind + "_step", ptr)) problems.add(where, error.pointer, error.message);
+        }
+    }
+    if (problems.lines().size() != before) return {};
+    std::vector<Scenario> out;
+    auto const section = doc.value("section", std::string());
+    for (std::size_t s = 0; s < scenarios.size(); ++s) out.push_back(ScenarioBuilder(scenarios[s], s, file.string(), section, problems).build());
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t s = 0; s < out.size(); ++s)
+        if (!seen.emplace(out[s].id, s).second)
+            problems.add(scenario_label(scenarios[s], s), "/scenarios/" + std::to_string(s) + "/id", "id used twice in this file");
+    return out;
+}
+
+Json read_schema(fs::path const& schema_file) {
+    try {
+        return Json::parse(read_file(schema_file));
+    } catch (Json::parse_error const& e) {
+        throw LoadError(schema_file.string() + ": not valid JSON: " + e.what());
+    }
+}
+
+void throw_if_any(std::vector<std::string> const& lines) {
+    if (lines.empty()) return;
+    std::string message;
+    for (auto const& line : lines) message += (message.empty() ? "" : "\n") + line;
+    throw LoadError(message);
+}
+
+}  // namespace
+
+std::vector<Scenario> load_file(fs::path const& file, Json const& schema) {
+    SchemaValidator validator(schema);
+    Problems problems(file.string());
+    auto scenarios = load_file(file, validator, problems);
+    throw_if_any(problems.lines());
+    return scenarios;
+}
+
+std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_file) {
+    if (!fs::is_directory(dir)) throw LoadError(dir.string() + ": no such scenario folder");
+    SchemaValidator validator(read_schema(schema_file));
+    std::vector<fs::path> files;
+    for (auto const& entry : fs::recursive_directory_iterator(dir)) {
+        auto const name = entry.path().filename().string();
+        if (entry.is_regular_file() && entry.path().extension() == ".json" && name != "scenario.schema.json" &&
+            name != "matcher-vectors.json")
+            files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<Scenario> all;
+    std::vector<std::string> lines;
+    std::map<std::string, std::string> owner;
+    for (auto const& file : files) {
+        Problems problems(file.string());
+        for (auto& scenario : load_file(file, validator, problems)) {
+            if (auto [it, fresh] = owner.emplace(scenario.id, file.string()); !fresh)
+                problems.add("scenario \"" + scenario.id + "\"", "id", "id already used in " + it->second);
+            all.push_back(std::move(scenario));
+        }
+        lines.insert(lines.end(), problems.lines().begin(), problems.lines().end());
+    }
+    throw_if_any(lines);
+    return all;
+}
+
+}  // namespace conformance::scenario
