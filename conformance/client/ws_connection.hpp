@@ -1,0 +1,59 @@
+// One scenario socket: connects with a WebSocket handshake, then queues every event the relay sends
+// (frames, its close frame, the connection ending) in arrival order for expect steps to take.
+#pragma once
+
+#include "client/http_exchange.hpp"
+#include "client/wire.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace conformance::client {
+
+// The relay answered the handshake with something other than 101.
+struct HandshakeRefused {
+    HttpResponse response;
+};
+
+class WsConnection : public std::enable_shared_from_this<WsConnection> {
+public:
+    explicit WsConnection(boost::asio::any_io_executor executor);
+
+    // Throws ConnectionFault; returns the refusal if the relay did not switch protocols.
+    boost::asio::awaitable<std::optional<HandshakeRefused>> open(Endpoint endpoint, std::string target,
+                                                                 std::map<std::string, std::string> headers,
+                                                                 Clock::time_point deadline);
+    boost::asio::awaitable<void> send(bool binary, std::string payload, Clock::time_point deadline);
+    // Sends a close frame without waiting for an answer; the official relay gives none.
+    void send_close(std::uint16_t code, std::string reason);
+    void drop();
+
+    // The next event, or nullopt if none arrives by the deadline.
+    boost::asio::awaitable<std::optional<WireEvent>> next(Clock::time_point deadline);
+
+    // Events held back for a flooding relay: past this, the socket is dropped and the scenario errs.
+    static constexpr std::size_t max_queued_bytes = 256 * 1024 * 1024;
+    bool overflowed() const { return overflowed_; }
+
+private:
+    boost::asio::awaitable<void> read_loop();
+    void push(WireEvent event);
+
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::asio::steady_timer arrival_;
+    std::deque<WireEvent> events_;
+    std::size_t queued_bytes_ = 0;
+    bool close_seen_ = false;
+    bool ended_ = false;
+    bool overflowed_ = false;
+};
+
+}  // namespace conformance::client

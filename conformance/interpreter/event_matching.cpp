@@ -1,0 +1,142 @@
+#include "interpreter/event_matching.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace conformance::interpreter {
+
+using client::HttpResponse;
+using client::WireEvent;
+using matcher::Json;
+using matcher::MatchResult;
+using namespace scenario;
+
+namespace {
+
+MatchResult no(std::string why) { return {false, {}, std::move(why)}; }
+MatchResult yes() { return {true, {}, {}}; }
+
+MatchResult merge(MatchResult into, MatchResult const& more) {
+    if (!more.matched) return more;
+    for (auto const& [k, v] : more.captures) into.captures[k] = v;
+    return into;
+}
+
+MatchResult match_frame(FrameMatcher const& f, WireEvent const& e, matcher::Variables const& vars) {
+    if (e.kind != WireEvent::Kind::frame) return no("not a frame");
+    if (f.type && (*f.type == FrameType::binary) != e.binary)
+        return no(std::string("expected a ") + (*f.type == FrameType::binary ? "binary" : "text") + " frame");
+    if (f.size && e.payload.size() != *f.size)
+        return no("expected " + std::to_string(*f.size) + " bytes, got " + std::to_string(e.payload.size()));
+    if (f.binary) return e.payload == *f.binary ? yes() : no("payload differs");
+    if (f.text) return matcher::match(*f.text, Json(e.payload), false, vars);
+    if (f.json) {
+        auto parsed = Json::parse(e.payload, nullptr, false);
+        if (parsed.is_discarded()) return no("the frame is not JSON");
+        return matcher::match(*f.json, parsed, f.subset, vars);
+    }
+    return yes();
+}
+
+std::string hex(std::string const& bytes, std::size_t max) {
+    std::string out;
+    char buf[3];
+    for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
+        std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned char>(bytes[i]));
+        out += buf;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string preview(std::string const& payload, bool binary, std::size_t max) {
+    if (binary) return hex(payload, max / 2) + (payload.size() * 2 > max ? "… (" + std::to_string(payload.size()) + " bytes)" : "");
+    if (payload.size() <= max) return payload;
+    return payload.substr(0, max) + "… (" + std::to_string(payload.size()) + " bytes)";
+}
+
+MatchResult match_event(EventMatcher const& expected, std::optional<WireEvent> const& event, matcher::Variables const& vars) {
+    if (std::holds_alternative<NothingMatcher>(expected)) return event ? no("something arrived") : yes();
+    if (!event) return no("nothing arrived");
+    if (std::holds_alternative<EndedMatcher>(expected))
+        return event->kind == WireEvent::Kind::frame ? no("a frame, not the end") : yes();
+    if (auto const* c = std::get_if<CloseMatcher>(&expected)) {
+        if (event->kind != WireEvent::Kind::close) return no("not a close frame");
+        if (!c->codes.empty() && std::find(c->codes.begin(), c->codes.end(), event->code) == c->codes.end())
+            return no("close code " + std::to_string(event->code));
+        if (c->reason) return matcher::match(*c->reason, Json(event->reason), false, vars);
+        return yes();
+    }
+    return match_frame(std::get<FrameMatcher>(expected), *event, vars);
+}
+
+MatchResult match_http(HttpExpectation const& expected, HttpResponse const& response, matcher::Variables const& vars) {
+    if (response.status != expected.status)
+        return no("status " + std::to_string(response.status) + " instead of " + std::to_string(expected.status));
+    MatchResult result = yes();
+    if (expected.body) {
+        auto body = matcher::match(*expected.body, Json(response.body), false, vars);
+        if (!body.matched) return no("body: " + body.why);
+        result = merge(result, body);
+    }
+    for (auto const& [name, pattern] : expected.headers) {
+        auto it = response.headers.find(name);
+        if (pattern.is_object() && pattern.contains("$absent")) {
+            if (it != response.headers.end()) return no("header " + name + " should be absent, is \"" + it->second + "\"");
+            continue;
+        }
+        if (it == response.headers.end()) return no("header " + name + " missing");
+        auto header = matcher::match(pattern, Json(it->second), false, vars);
+        if (!header.matched) return no("header " + name + ": " + header.why);
+        result = merge(result, header);
+    }
+    return result;
+}
+
+std::string describe(EventMatcher const& expected, std::uint32_t wait_ms) {
+    if (std::holds_alternative<NothingMatcher>(expected)) return "nothing for " + std::to_string(wait_ms) + " ms";
+    if (std::holds_alternative<EndedMatcher>(expected)) return "the connection ending (a close frame or a drop)";
+    if (auto const* c = std::get_if<CloseMatcher>(&expected)) {
+        std::string out = "close frame";
+        if (!c->codes.empty()) {
+            out += " with code ";
+            for (std::size_t i = 0; i < c->codes.size(); ++i) out += (i ? " or " : "") + std::to_string(c->codes[i]);
+        }
+        if (c->reason) out += ", reason " + matcher::describe(*c->reason);
+        return out;
+    }
+    auto const& f = std::get<FrameMatcher>(expected);
+    std::string out = f.type == FrameType::binary ? "binary frame" : f.type == FrameType::text ? "text frame" : "frame";
+    if (f.size) out += " of " + std::to_string(*f.size) + " bytes";
+    if (f.binary) out += " " + hex(*f.binary, 64);
+    if (f.text) out += " " + matcher::describe(*f.text);
+    if (f.json) out += std::string(" with JSON ") + (f.subset ? "containing " : "") + matcher::describe(*f.json);
+    return out;
+}
+
+std::string describe(HttpExpectation const& expected) {
+    std::string out = "HTTP " + std::to_string(expected.status);
+    if (expected.body) out += " body " + matcher::describe(*expected.body);
+    for (auto const& [name, pattern] : expected.headers) out += ", " + name + ": " + matcher::describe(pattern);
+    return out;
+}
+
+std::string describe(WireEvent const& event) {
+    switch (event.kind) {
+    case WireEvent::Kind::frame:
+        return std::string(event.binary ? "binary frame " : "text frame ") + preview(event.payload, event.binary);
+    case WireEvent::Kind::close: return "close frame " + std::to_string(event.code) + " \"" + event.reason + "\"";
+    case WireEvent::Kind::ended: return "the connection ended without a close frame (" + event.reason + ")";
+    }
+    return {};
+}
+
+std::string describe(HttpResponse const& response) {
+    std::string out = "HTTP " + std::to_string(response.status);
+    if (auto it = response.headers.find("content-type"); it != response.headers.end()) out += " (" + it->second + ")";
+    if (!response.body.empty()) out += " " + preview(response.body, false, 200);
+    return out;
+}
+
+}  // namespace conformance::interpreter

@@ -1,0 +1,24 @@
+// Runs one scenario against a relay, step by step, as docs/scenario-format.md says. Knows nothing
+// about any particular relay: every expectation comes from the scenario.
+#pragma once
+
+#include "client/wire.hpp"
+#include "interpreter/result.hpp"
+#include "scenario/model.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+
+namespace conformance::interpreter {
+
+struct RunSettings {
+    client::Endpoint endpoint;
+    std::uint32_t step_timeout_ms = 5000;               // expect steps without within_ms
+    std::optional<std::uint32_t> scenario_timeout_ms;   // overrides each scenario's timeout_ms
+};
+
+boost::asio::awaitable<ScenarioResult> run_scenario(scenario::Scenario const& scenario, RunSettings settings);
+
+}  // namespace conformance::interpreter

@@ -1,0 +1,295 @@
+// relay-conformance: replays the scenario library against a Paseo relay and reports, requirement by
+// requirement, where it differs from the official relay; also drives load (bench).
+#include "bench/bench.hpp"
+#include "relay_launcher.hpp"
+#include "reporters/console_report.hpp"
+#include "reporters/html_report.hpp"
+#include "reporters/junit_report.hpp"
+#include "reporters/run_report.hpp"
+#include "requirements.hpp"
+#include "scenario/loader.hpp"
+#include "selection.hpp"
+#include "suite_runner.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/url/parse.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace conformance;
+
+namespace {
+
+constexpr int exit_pass = 0, exit_fail = 1, exit_usage = 2;
+
+struct RunOptions {
+    std::string url;
+    std::string relay_binary;
+    std::string scenarios_dir = SCENARIOS_DIR;
+    Selectors selectors;
+    bool list = false, coverage = false, insecure = false;
+    unsigned jobs = 0;
+    std::uint32_t step_timeout_ms = 5000;
+    std::optional<std::uint32_t> scenario_timeout_ms;
+    std::string expectations, write_expectations, json, junit, html;
+};
+
+int fail_usage(std::string const& message) {
+    std::cerr << "relay-conformance: " << message << "\n";
+    return exit_usage;
+}
+
+std::string now_utc() {
+    auto t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::optional<client::Endpoint> endpoint_of(std::string const& url, std::string& error) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed || (parsed->scheme() != "ws" && parsed->scheme() != "wss") || parsed->host().empty()) {
+        error = "--url must look like ws://127.0.0.1:8787";
+        return std::nullopt;
+    }
+    if (parsed->scheme() == "wss") {
+        error = "wss:// is not supported yet; run the relay behind plain ws:// on loopback for now";
+        return std::nullopt;
+    }
+    return client::Endpoint{std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80"};
+}
+
+fs::path default_relay_binary() {
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    return (ec ? fs::path(".") : self.parent_path()) / "reference-relay";
+}
+
+void add_selection_options(CLI::App& cmd, RunOptions& o) {
+    cmd.add_option("--scenarios", o.scenarios_dir, "Folder of scenario files")->capture_default_str();
+    cmd.add_option("--id", o.selectors.ids, "Only scenarios whose id matches this glob (repeatable)");
+    cmd.add_option("--tag", o.selectors.tags, "Only scenarios with this tag (repeatable)");
+    cmd.add_option("--requirement", o.selectors.requirements, "Only scenarios checking this requirement id (repeatable)");
+    cmd.add_option("--exclude", o.selectors.excludes, "Leave out: an id glob, tag:T or req:R (repeatable)");
+    cmd.add_flag("--include-long", o.selectors.include_long, "Also run scenarios tagged long (over 20 s each)");
+}
+
+int list(RunOptions const& o, std::vector<scenario::Scenario> const& all, std::vector<scenario::Scenario const*> const& chosen) {
+    for (auto const* s : chosen) {
+        std::cout << s->id << "  [";
+        for (std::size_t i = 0; i < s->requirements.size(); ++i) std::cout << (i ? " " : "") << s->requirements[i];
+        std::cout << "]  " << s->title << "\n";
+    }
+    std::cout << chosen.size() << " of " << all.size() << " scenarios selected\n";
+    if (!o.coverage) return exit_pass;
+    auto const requirements = read_requirements(fs::path(PROTOCOL_MD));
+    std::size_t uncovered = 0;
+    std::cout << "\ncoverage (requirement: scenarios)\n";
+    for (auto const& r : requirements) {
+        std::vector<std::string> ids;
+        for (auto const& s : all) {
+            bool names = std::find(s.requirements.begin(), s.requirements.end(), r.id) != s.requirements.end();
+            for (auto const& step : s.steps) names = names || step.requirement == r.id;
+            if (names) ids.push_back(s.id);
+        }
+        std::cout << "  " << r.id << ": ";
+        if (ids.empty()) {
+            std::cout << "NOT COVERED";
+            ++uncovered;
+        }
+        for (std::size_t i = 0; i < ids.size(); ++i) std::cout << (i ? ", " : "") << ids[i];
+        std::cout << "\n";
+    }
+    std::cout << requirements.size() - uncovered << " of " << requirements.size() << " requirements covered\n";
+    return exit_pass;
+}
+
+void apply_expectations(Expectations const& e, std::vector<interpreter::ScenarioResult>& results, reporters::RunInfo& info) {
+    for (auto& r : results) {
+        auto it = e.expected_failures.find(r.scenario->id);
+        if (it == e.expected_failures.end()) continue;
+        if (r.verdict == interpreter::Verdict::fail) {
+            r.expected_failure = true;
+            r.expected_reason = it->second;
+        } else if (r.verdict == interpreter::Verdict::pass) {
+            info.unexpected_passes.push_back(r.scenario->id);
+        }
+    }
+    for (auto const& [id, _] : e.expected_failures)
+        if (std::none_of(results.begin(), results.end(), [&](auto const& r) { return r.scenario->id == id; }))
+            info.stale_expectations.push_back(id);
+}
+
+bool write_file(std::string const& path, std::string const& content) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    if (out) return true;
+    std::cerr << "relay-conformance: cannot write " << path << "\n";
+    return false;
+}
+
+int run(RunOptions const& o) {
+    std::vector<scenario::Scenario> all;
+    try {
+        all = scenario::load_library(o.scenarios_dir, fs::path(o.scenarios_dir) / "scenario.schema.json");
+    } catch (scenario::LoadError const& e) {
+        std::cerr << e.what() << "\nrelay-conformance: fix the scenario files above (docs/scenario-format.md)\n";
+        return exit_usage;
+    }
+    auto const chosen = select(all, o.selectors);
+    if (chosen.empty()) return fail_usage("no scenario matches the selection; see `relay-conformance list`");
+    if (o.list) return list(o, all, chosen);
+
+    std::optional<Expectations> expectations;
+    if (!o.expectations.empty()) {
+        try {
+            expectations = read_expectations(o.expectations);
+        } catch (ExpectationsError const& e) {
+            return fail_usage(e.what());
+        }
+    }
+
+    std::optional<RelayLauncher> launched;
+    auto url = o.url;
+    if (url.empty()) {
+        try {
+            launched.emplace(o.relay_binary.empty() ? default_relay_binary() : fs::path(o.relay_binary));
+        } catch (std::exception const& e) {
+            return fail_usage(e.what());
+        }
+        url = launched->url();
+        std::cerr << "relay-conformance: no --url given, testing the reference relay at " << url << "\n";
+    }
+    std::string error;
+    auto endpoint = endpoint_of(url, error);
+    if (!endpoint) return fail_usage(error);
+    if (!relay_reachable(*endpoint)) return fail_usage("cannot connect to " + url + "; is the relay running there?");
+
+    interpreter::RunSettings settings{*endpoint, o.step_timeout_ms, o.scenario_timeout_ms};
+    bool const tty = isatty(STDERR_FILENO);
+    std::size_t done = 0;
+    auto const started = std::chrono::steady_clock::now();
+    reporters::RunInfo info{url, RELAY_CONFORMANCE_VERSION, PROTOCOL_COMMIT, now_utc(), 0, {}, {}};
+    auto results = run_suite(chosen, settings, o.jobs, [&](interpreter::ScenarioResult const& r) {
+        ++done;
+        if (tty) std::cerr << "\r" << done << "/" << chosen.size() << " scenarios done, latest " << r.scenario->id << "\033[K" << std::flush;
+    });
+    if (tty) std::cerr << "\r\033[K";
+    info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (expectations) apply_expectations(*expectations, results, info);
+
+    auto const requirements = read_requirements(fs::path(PROTOCOL_MD));
+    reporters::print_console(std::cout, info, results, requirements, isatty(STDOUT_FILENO));
+    bool written = true;
+    if (!o.json.empty() || !o.html.empty()) {
+        auto report = reporters::json_report(info, results, requirements);
+        if (!o.json.empty()) written &= write_file(o.json, report.dump(2) + "\n");
+        if (!o.html.empty())
+            written &= write_file(o.html, reporters::render_html_report(nlohmann::json(report), reporters::requirements_json(requirements)));
+    }
+    if (!o.junit.empty()) {
+        std::ostringstream junit;
+        reporters::write_junit(junit, info, results, requirements);
+        written &= write_file(o.junit, junit.str());
+    }
+    if (!o.write_expectations.empty()) write_expectations(o.write_expectations, url, results);
+    if (!written) return exit_usage;
+
+    auto const summary = reporters::summarize(results);
+    if (summary.failed || summary.errors) return exit_fail;
+    if (summary.notrun) return exit_usage;
+    return exit_pass;
+}
+
+constexpr char const* exit_codes =
+    "Exit codes:\n  0  every selected scenario passed (or failed only as the expectations file says)\n"
+    "  1  a scenario failed, or the runner could not carry one out (error)\n"
+    "  2  usage error, bad scenario file, nothing selected, relay unreachable, or scenarios not run\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"relay-conformance: the Paseo relay protocol conformance suite.\n"
+                 "Replays recorded v1/v2 traces (scenarios/) against a relay and reports, requirement by requirement\n"
+                 "(docs/protocol.md), where it differs from the official relay."};
+    app.set_version_flag("--version", std::string("relay-conformance ") + RELAY_CONFORMANCE_VERSION +
+                                          "\nprotocol: getpaseo/paseo packages/relay/src/cloudflare-adapter.ts at " + PROTOCOL_COMMIT);
+    app.require_subcommand(1);
+    app.footer(std::string(exit_codes) + "Example:\n  relay-conformance run --url ws://127.0.0.1:8787 --junit junit.xml");
+
+    RunOptions run_options;
+    auto* run_cmd = app.add_subcommand("run", "Run the scenarios against a relay (starts the reference relay if no --url)");
+    run_cmd->description(
+        "Runs the selected scenarios, all at once, against the relay at --url and prints a report grouped by\n"
+        "requirement section. Without --url it starts the reference relay (next to this binary) on a free port.");
+    run_cmd->add_option("--url", run_options.url, "The relay to test, ws://HOST:PORT")->envname("RELAY_URL");
+    run_cmd->add_option("--relay-binary", run_options.relay_binary, "Reference relay to start when no --url is given");
+    add_selection_options(*run_cmd, run_options);
+    run_cmd->add_flag("--list", run_options.list, "Print the selection instead of running it");
+    run_cmd->add_flag("--coverage", run_options.coverage, "With --list: which scenarios check each requirement");
+    run_cmd->add_option("--jobs", run_options.jobs, "Scenarios at once; 0 = all")->capture_default_str();
+    run_cmd->add_option("--step-timeout", run_options.step_timeout_ms, "Default wait of an expect step, ms")->capture_default_str();
+    run_cmd->add_option("--scenario-timeout", run_options.scenario_timeout_ms, "Cap on every scenario, ms (default: its timeout_ms)");
+    run_cmd->add_option("--expectations", run_options.expectations, "Known deviations: listed failures do not fail the run (ci/expectations/README.md)");
+    run_cmd->add_option("--write-expectations", run_options.write_expectations, "Write this run's failures as an expectations file");
+    run_cmd->add_option("--json", run_options.json, "Write the JSON report here");
+    run_cmd->add_option("--junit", run_options.junit, "Write JUnit XML here");
+    run_cmd->add_option("--html", run_options.html, "Write the self-contained HTML report here");
+    run_cmd->footer(std::string(exit_codes) +
+                    "Examples:\n  relay-conformance run\n  relay-conformance run --url ws://127.0.0.1:8787 --tag v2 --exclude tag:slow\n"
+                    "  relay-conformance run --url ws://127.0.0.1:8787 --expectations relay-expectations.json --html report.html");
+
+    RunOptions list_options;
+    list_options.list = true;
+    auto* list_cmd = app.add_subcommand("list", "List the scenarios a selection takes, and requirement coverage");
+    add_selection_options(*list_cmd, list_options);
+    list_cmd->add_flag("--coverage", list_options.coverage, "Also show which scenarios check each requirement");
+    list_cmd->footer("Example:\n  relay-conformance list --tag v2 --coverage");
+
+    bench::BenchOptions bench_options;
+    int bench_relay_pid = 0, bench_cpu = -1;
+    auto* bench_cmd = app.add_subcommand("bench", "Drive load through a v2 relay and measure it");
+    bench_cmd->description(
+        "Opens real control, data and client sockets and drives one of the scenarios the official load tool knows:\n"
+        "idle (open and hold), sustained (paced frames both ways), reconnect (pairs closing and reopening), fanout\n"
+        "(several clients per connection id). Prints a summary; --json writes every figure.");
+    bench_cmd->add_option("--url", bench_options.url, "The relay, ws://HOST:PORT")->required();
+    bench_cmd->add_option("--scenario", bench_options.scenario, "idle, sustained, reconnect or fanout")->capture_default_str();
+    bench_cmd->add_option("--pairs", bench_options.pairs, "Data+client socket pairs")->capture_default_str();
+    bench_cmd->add_option("--rate", bench_options.rate, "Frames/s per socket and direction")->capture_default_str();
+    bench_cmd->add_option("--payload", bench_options.payload, "Bytes per frame (at least 16)")->capture_default_str();
+    bench_cmd->add_option("--duration", bench_options.duration, "Seconds of steady phase")->capture_default_str();
+    bench_cmd->add_option("--warmup", bench_options.warmup, "Seconds before the steady phase")->capture_default_str();
+    bench_cmd->add_option("--fanout-clients", bench_options.fanout_clients, "Clients per connection id (fanout)")->capture_default_str();
+    bench_cmd->add_option("--open-rate", bench_options.open_rate, "Sockets opened per second; 0 = as fast as --batch allows")->capture_default_str();
+    bench_cmd->add_option("--batch", bench_options.batch, "Connection attempts in flight at once")->capture_default_str();
+    bench_cmd->add_option("--relay-pid", bench_relay_pid, "Sample this process's CPU and RSS from /proc");
+    bench_cmd->add_option("--cpu", bench_cpu, "Pin the bench to this core");
+    bench_cmd->add_option("--json", bench_options.json_path, "Write the JSON figures here (- for stdout)");
+    bench_cmd->footer("Exit codes: 0 the bench ran (whatever the figures), 2 it could not.\n"
+                      "Example:\n  taskset -c 0 build/reference-relay --port 8787 &\n"
+                      "  relay-conformance bench --url ws://127.0.0.1:8787 --cpu 1 --relay-pid $! --pairs 100 --rate 1000");
+
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e) == 0 ? exit_pass : exit_usage;
+    }
+    if (*run_cmd) return run(run_options);
+    if (*list_cmd) return run(list_options);
+    if (bench_relay_pid > 0) bench_options.relay_pid = bench_relay_pid;
+    if (bench_cpu >= 0) bench_options.cpu = bench_cpu;
+    std::string error;
+    int const code = bench::run_bench(bench_options, std::cout, error);
+    if (code != 0) std::cerr << "relay-conformance bench: " << error << "\n";
+    return code;
+}
