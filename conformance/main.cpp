@@ -140,7 +140,10 @@ bool write_file(std::string const& path, std::string const& content) {
 int run(RunOptions const& o) {
     std::vector<scenario::Scenario> all;
     try {
-        all = scenario::load_library(o.scenarios_dir, fs::path(o.scenarios_dir) / "scenario.schema.json");
+        // A folder of one's own scenarios may lean on the library's schema.
+        auto schema = fs::path(o.scenarios_dir) / "scenario.schema.json";
+        if (!fs::exists(schema)) schema = fs::path(SCENARIOS_DIR) / "scenario.schema.json";
+        all = scenario::load_library(o.scenarios_dir, schema);
     } catch (scenario::LoadError const& e) {
         std::cerr << e.what() << "\nrelay-conformance: fix the scenario files above (docs/scenario-format.md)\n";
         return exit_usage;

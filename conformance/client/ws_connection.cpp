@@ -54,7 +54,7 @@ net::awaitable<std::optional<HandshakeRefused>> WsConnection::open(Endpoint endp
     if (ec) throw ConnectionFault("WebSocket handshake failed: " + ec.message(), false);
     tcp.expires_never();
     websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = std::chrono::seconds(2);  // for closing: the official relay never answers
+    timeouts.handshake_timeout = std::chrono::milliseconds(500);  // closing: the official relay never answers
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);

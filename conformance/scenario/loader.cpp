@@ -326,14 +326,21 @@ std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& val
         problems.add("", "/", std::string("not valid JSON: ") + e.what());
         return {};
     }
+    auto const before = problems.lines().size();
     // Steps are checked one by one against the definition of their kind, for precise messages.
     for (auto const& error : validator.validate(doc)) {
         static std::regex const in_steps(R"(^/scenarios/\d+/steps/\d+)");
         if (std::regex_search(error.pointer, in_steps)) continue;
-        problems.add("", error.pointer, error.message);
+        std::smatch m;
+        static std::regex const in_scenario(R"(^/scenarios/(\d+))");
+        std::string where;
+        if (std::regex_search(error.pointer, m, in_scenario) && doc["scenarios"].is_array()) {
+            auto const index = std::stoul(m[1]);
+            if (index < doc["scenarios"].size()) where = scenario_label(doc["scenarios"][index], index);
+        }
+        problems.add(where, error.pointer, error.message);
     }
     if (!doc.is_object() || !doc.contains("scenarios") || !doc["scenarios"].is_array()) return {};
-    auto const before = problems.lines().size();
     auto const& scenarios = doc["scenarios"];
     for (std::size_t s = 0; s < scenarios.size(); ++s) {
         if (!scenarios[s].is_object() || !scenarios[s].contains("steps") || !scenarios[s]["steps"].is_array()) continue;

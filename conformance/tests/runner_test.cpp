@@ -1,0 +1,217 @@
+// The relay-conformance binary end to end: against the reference relay it passes and writes every
+// report; against scripted servers that misbehave, every kind of check fails (or errs) with the
+// right requirement and a useful message, and nothing hangs.
+#include "scripted_server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+using conformance::testing::Misbehaviour;
+using conformance::testing::ScriptedServer;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+    int exit_code = -1;  // -1: killed at the deadline
+    std::string output;
+};
+
+// Runs relay-conformance with `args`, stdout and stderr captured, killed if it outlives `deadline`.
+Outcome run_runner(std::vector<std::string> args, std::chrono::seconds deadline = std::chrono::seconds(60)) {
+    auto const log = fs::temp_directory_path() / ("runner-test-" + std::to_string(::getpid()) + ".log");
+    args.insert(args.begin(), RELAY_CONFORMANCE_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid;
+    Outcome out;
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) return out;
+    posix_spawn_file_actions_destroy(&actions);
+    auto const until = std::chrono::steady_clock::now() + deadline;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            status = -1;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (status != -1 && WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out.output = ss.str();
+    fs::remove(log);
+    return out;
+}
+
+Json read_json(fs::path const& file) {
+    std::ifstream in(file);
+    return Json::parse(in);
+}
+
+std::string slurp(fs::path const& file) {
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Json const& scenario(Json const& report, std::string const& id) {
+    for (auto const& s : report["scenarios"])
+        if (s["id"] == id) return s;
+    throw std::runtime_error("no scenario " + id + " in the report");
+}
+
+fs::path temp_path(std::string const& name) {
+    return fs::temp_directory_path() / ("runner-test-" + std::to_string(::getpid()) + "-" + name);
+}
+
+std::string const misbehaving_dir = std::string(TEST_DATA_DIR) + "/misbehaving";
+
+// Runs the CHECK scenarios against a scripted server and returns the JSON report.
+Json against(Misbehaviour mode, int& exit_code) {
+    ScriptedServer server(mode);
+    auto const json = temp_path("checks.json");
+    auto outcome = run_runner({"run", "--url", "ws://127.0.0.1:" + std::to_string(server.port()), "--scenarios",
+                               misbehaving_dir, "--json", json.string()});
+    exit_code = outcome.exit_code;
+    EXPECT_TRUE(fs::exists(json)) << outcome.output;
+    auto report = read_json(json);
+    fs::remove(json);
+    return report;
+}
+
+void expect_verdict(Json const& report, std::string const& id, std::string const& verdict, std::string const& requirement,
+                    std::string const& actual_contains) {
+    auto const& s = scenario(report, id);
+    EXPECT_EQ(s["verdict"], verdict) << s.dump(2);
+    if (verdict == "pass") return;
+    EXPECT_EQ(s["failure"]["requirement"], requirement) << s.dump(2);
+    auto const text = s["failure"]["actual"].get<std::string>() + " " + s["failure"]["message"].get<std::string>();
+    EXPECT_NE(text.find(actual_contains), std::string::npos) << "wanted \"" << actual_contains << "\" in: " << text;
+}
+
+}  // namespace
+
+TEST(Runner, ReferenceRelayPassesAndEveryReportIsWritten) {
+    auto const json = temp_path("ref.json"), junit = temp_path("ref.xml"), html = temp_path("ref.html");
+    auto outcome = run_runner({"run", "--exclude", "tag:slow", "--json", json.string(), "--junit", junit.string(), "--html",
+                               html.string()});
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+    EXPECT_NE(outcome.output.find(" passed, 0 failed"), std::string::npos);
+    auto report = read_json(json);
+    EXPECT_EQ(report["tool"], "relay-conformance");
+    EXPECT_EQ(report["protocol_commit"].get<std::string>().size(), 40u);
+    EXPECT_GT(report["summary"]["passed"].get<int>(), 40);
+    EXPECT_EQ(report["summary"]["failed"], 0);
+    auto const xml = slurp(junit);
+    EXPECT_NE(xml.find("<testcase name=\"v2-ctrl-ping-pong\" classname=\"V2-CTRL\""), std::string::npos);
+    EXPECT_NE(xml.find("name=\"relay_url\""), std::string::npos);
+    EXPECT_NE(slurp(html).find("<svg"), std::string::npos);
+    for (auto const& f : {json, junit, html}) fs::remove(f);
+}
+
+TEST(Runner, ListAndCoverageNameEveryRequirement) {
+    auto outcome = run_runner({"list", "--coverage"});
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+    EXPECT_EQ(outcome.output.find("NOT COVERED"), std::string::npos) << outcome.output;
+    EXPECT_NE(outcome.output.find("V2-WD-2: v2-watchdog-nudge-then-reset"), std::string::npos);
+}
+
+TEST(Runner, UsageErrorsExitTwo) {
+    EXPECT_EQ(run_runner({"run", "--id", "no-such-scenario*"}).exit_code, 2);
+    EXPECT_EQ(run_runner({"run", "--url", "ws://127.0.0.1:1"}).exit_code, 2);
+    EXPECT_EQ(run_runner({"run", "--frobnicate"}).exit_code, 2);
+    auto bad = temp_path("bad");
+    fs::create_directories(bad);
+    std::ofstream(bad / "broken.json") << R"({"section": "X", "scenarios": [{"id": "x"}]})";
+    auto outcome = run_runner({"run", "--scenarios", bad.string()});
+    EXPECT_EQ(outcome.exit_code, 2);
+    EXPECT_NE(outcome.output.find("broken.json"), std::string::npos) << outcome.output;
+    EXPECT_NE(outcome.output.find("missing required field \"title\""), std::string::npos) << outcome.output;
+    fs::remove_all(bad);
+}
+
+TEST(Runner, AConformingServerPasses) {
+    int code;
+    auto report = against(Misbehaviour::none, code);
+    EXPECT_EQ(code, 0);
+    for (auto id : {"frame-hello", "close-1008", "health-200", "timer-one-second"}) expect_verdict(report, id, "pass", "", "");
+}
+
+TEST(Runner, WrongFrameCloseStatusAndLateTimerFail) {
+    int code;
+    auto report = against(Misbehaviour::wrong, code);
+    EXPECT_EQ(code, 1);
+    expect_verdict(report, "frame-hello", "fail", "CHECK-1", "text frame junk");
+    expect_verdict(report, "close-1008", "fail", "CHECK-2", "close frame 1000");
+    expect_verdict(report, "health-200", "fail", "CHECK-3", "HTTP 500");
+    expect_verdict(report, "timer-one-second", "fail", "CHECK-4", "nothing within");
+}
+
+TEST(Runner, MissingFrameMissingCloseAndEarlyTimerFail) {
+    int code;
+    auto report = against(Misbehaviour::silent, code);
+    EXPECT_EQ(code, 1);
+    expect_verdict(report, "frame-hello", "fail", "CHECK-1", "nothing within");
+    expect_verdict(report, "close-1008", "fail", "CHECK-2", "nothing within");
+    expect_verdict(report, "health-200", "fail", "CHECK-3", "HTTP 404");
+    expect_verdict(report, "timer-one-second", "fail", "CHECK-4", "too early");
+}
+
+TEST(Runner, GarbageDropsAndFloodsGetVerdictsNotHangs) {
+    int code;
+    auto report = against(Misbehaviour::garbage, code);
+    EXPECT_EQ(code, 1);
+    expect_verdict(report, "frame-hello", "fail", "CHECK-1", "ended without a close frame");
+    expect_verdict(report, "close-1008", "error", "CHECK-2", "handshake failed");
+    expect_verdict(report, "health-200", "error", "CHECK-3", "no HTTP response");
+    expect_verdict(report, "timer-one-second", "fail", "CHECK-4", "text frame x");
+}
+
+TEST(Runner, ExpectationsKeepKnownDeviationsFromFailing) {
+    ScriptedServer server(Misbehaviour::wrong);
+    auto const url = "ws://127.0.0.1:" + std::to_string(server.port());
+    auto const expectations = temp_path("expectations.json");
+    auto first = run_runner({"run", "--url", url, "--scenarios", misbehaving_dir, "--write-expectations", expectations.string()});
+    EXPECT_EQ(first.exit_code, 1);
+    auto written = read_json(expectations);
+    EXPECT_EQ(written["expected_failures"].size(), 4u) << written.dump(2);
+
+    auto second = run_runner({"run", "--url", url, "--scenarios", misbehaving_dir, "--expectations", expectations.string()});
+    EXPECT_EQ(second.exit_code, 0) << second.output;
+
+    // A listed failure that now passes is reported, and a new failure still fails the run.
+    std::ofstream(expectations) << R"({"relay": "x", "expected_failures": {"frame-hello": "", "close-1008": "", "gone": ""}})";
+    ScriptedServer good(Misbehaviour::none);
+    auto third = run_runner({"run", "--url", "ws://127.0.0.1:" + std::to_string(good.port()), "--scenarios", misbehaving_dir,
+                             "--expectations", expectations.string()});
+    EXPECT_EQ(third.exit_code, 0);
+    EXPECT_NE(third.output.find("unexpected pass: frame-hello"), std::string::npos) << third.output;
+    EXPECT_NE(third.output.find("stale expectation: no selected scenario is called gone"), std::string::npos);
+    auto fourth = run_runner({"run", "--url", url, "--scenarios", misbehaving_dir, "--expectations", expectations.string()});
+    EXPECT_EQ(fourth.exit_code, 1) << "health-200 and timer-one-second fail and are not listed";
+    fs::remove(expectations);
+}
