@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
 using namespace conformance;
 
 namespace {
@@ -213,6 +214,53 @@ int run(RunOptions const& o) {
     return exit_pass;
 }
 
+struct RecordOptions {
+    std::string url, scenario_file, out;
+    std::vector<std::string> ids;
+};
+
+// Drives a file's scenarios against a live relay and writes what it observed as a trace.
+int record(RecordOptions const& o) {
+    std::string error;
+    auto endpoint = endpoint_of(o.url, error);
+    if (!endpoint) return fail_usage(error);
+    std::vector<scenario::Scenario> scenarios;
+    Json source;
+    try {
+        std::ifstream schema_in(fs::path(SCENARIOS_DIR) / "scenario.schema.json");
+        scenarios = scenario::load_file(o.scenario_file, Json::parse(schema_in));
+        std::ifstream in(o.scenario_file);
+        source = Json::parse(in);
+    } catch (std::exception const& e) {
+        std::cerr << e.what() << "\n";
+        return exit_usage;
+    }
+    std::vector<scenario::Scenario const*> chosen;
+    for (auto const& s : scenarios)
+        if (o.ids.empty() || std::any_of(o.ids.begin(), o.ids.end(), [&](auto const& g) { return glob_match(g, s.id); }))
+            chosen.push_back(&s);
+    if (chosen.empty()) return fail_usage("no scenario in " + o.scenario_file + " matches --id");
+    if (!relay_reachable(*endpoint)) return fail_usage("cannot connect to " + o.url + "; is the relay running there?");
+    interpreter::RunSettings settings{*endpoint, 5000, std::nullopt, true};
+    auto results = run_suite(chosen, settings, 0, nullptr);
+    Json trace{{"section", source.value("section", "")}, {"scenarios", Json::array()}};
+    for (auto const& r : results) {
+        for (auto scenario : source["scenarios"]) {
+            if (scenario["id"] != r.scenario->id) continue;
+            scenario["steps"] = r.recorded_steps;
+            trace["scenarios"].push_back(scenario);
+        }
+        if (r.verdict == interpreter::Verdict::error)
+            std::cerr << "relay-conformance record: " << r.scenario->id << " stopped at step " << (r.failure ? r.failure->step : 0)
+                      << ": " << (r.failure ? r.failure->message : "") << "\n";
+    }
+    if (o.out.empty()) {
+        std::cout << trace.dump(2) << "\n";
+        return exit_pass;
+    }
+    return write_file(o.out, trace.dump(2) + "\n") ? exit_pass : exit_usage;
+}
+
 constexpr char const* exit_codes =
     "Exit codes:\n  0  every selected scenario passed (or failed only as the expectations file says)\n"
     "  1  a scenario failed, or the runner could not carry one out (error)\n"
@@ -282,6 +330,20 @@ int main(int argc, char** argv) {
                       "Example:\n  taskset -c 0 build/reference-relay --port 8787 &\n"
                       "  relay-conformance bench --url ws://127.0.0.1:8787 --cpu 1 --relay-pid $! --pairs 100 --rate 1000");
 
+    RecordOptions record_options;
+    auto* record_cmd = app.add_subcommand("record", "Record a relay's answers to a scenario file's actions as a new trace");
+    record_cmd->description(
+        "Carries out the actions of the scenarios in --scenario (opens, sends, closes, HTTP requests) against the relay at\n"
+        "--url and writes, in the same format, what the relay actually answered at each expect step. Values the relay\n"
+        "generates become captures (connection ids) or matchers (timestamps), so a trace recorded from the official relay\n"
+        "replays against any other.");
+    record_cmd->add_option("--url", record_options.url, "The relay to record, ws://HOST:PORT")->required();
+    record_cmd->add_option("--scenario", record_options.scenario_file, "A scenario file whose actions to drive")->required();
+    record_cmd->add_option("--id", record_options.ids, "Only scenarios whose id matches this glob (repeatable)");
+    record_cmd->add_option("--out", record_options.out, "Write the trace here (default: stdout)");
+    record_cmd->footer("Exit codes: 0 recorded, 2 bad arguments, bad file or relay unreachable.\n"
+                       "Example:\n  relay-conformance record --url ws://127.0.0.1:8787 --scenario scenarios/v2/control.json --out control.json");
+
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -289,6 +351,7 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd) return run(run_options);
     if (*list_cmd) return run(list_options);
+    if (*record_cmd) return record(record_options);
     if (bench_relay_pid > 0) bench_options.relay_pid = bench_relay_pid;
     if (bench_cpu >= 0) bench_options.cpu = bench_cpu;
     std::string error;

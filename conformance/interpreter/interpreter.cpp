@@ -3,6 +3,7 @@
 #include "client/http_exchange.hpp"
 #include "client/ws_connection.hpp"
 #include "interpreter/event_matching.hpp"
+#include "interpreter/trace_writer.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/detail/base64.hpp>
@@ -89,6 +90,7 @@ public:
     ScenarioRun(Scenario const& scenario, RunSettings settings) : scenario_(scenario), settings_(std::move(settings)) {
         vars_["serverId"] = scenario.id + "-" + random_hex(8);
         result_.scenario = &scenario;
+        if (settings_.record) trace_.emplace(vars_["serverId"].get<std::string>());
     }
 
     net::awaitable<ScenarioResult> run() {
@@ -99,7 +101,9 @@ public:
             for (; index < scenario_.steps.size(); ++index) {
                 auto const& step = scenario_.steps[index];
                 auto const began = Clock::now();
+                recorded_.reset();
                 co_await perform(step);
+                if (trace_) write_down(step);
                 if (step.mark) marks_[*step.mark] = Clock::now();
                 result_.steps.push_back({index + 1, step_text(step), "ok", elapsed_ms(began)});
             }
@@ -149,6 +153,7 @@ private:
     Clock::time_point operation_deadline() const { return std::min(deadline_, Clock::now() + operation_timeout); }
 
     net::awaitable<void> perform(Step const& step) {
+        current_step_ = std::size_t(&step - scenario_.steps.data());
         if (auto const* s = std::get_if<OpenStep>(&step.action)) co_return co_await open(*s);
         if (auto const* s = std::get_if<SendStep>(&step.action)) co_return co_await send(*s);
         if (auto const* s = std::get_if<ExpectStep>(&step.action)) co_return co_await expect(*s);
@@ -204,6 +209,10 @@ private:
             headers.emplace("Sec-WebSocket-Version", "13");
             auto response = co_await client::http_exchange(settings_.endpoint, "GET", path, headers, operation_deadline());
             log(step.socket, "in", "http", describe(response));
+            if (trace_) {
+                recorded_ = Json{{"open", step.socket}, {"refused", trace_->http_expectation(response)}};
+                co_return;
+            }
             check_http(*step.refused, response, step.socket);
             co_return;
         }
@@ -249,6 +258,26 @@ private:
                                         : now + std::chrono::milliseconds(wait_ms);
             bool const capped = deadline > deadline_;
             deadline = std::min(deadline, deadline_);
+            if (trace_) {
+                auto event = co_await connection.next(deadline);
+                if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event));
+                // The scenario's own captures keep their names in the trace.
+                for (auto const& alternative : step.alternatives) {
+                    auto result = match_event(alternative, event, vars);
+                    for (auto& [name, value] : result.captures) {
+                        trace_->know(name, value);
+                        vars_[name] = value;
+                    }
+                }
+                auto observed = trace_->expect_step(step.socket, event, std::uint32_t(wait_ms));
+                if (step.window) {
+                    observed.erase("within_ms");
+                    observed["window"] = scenario_.steps[current_step_].source.at("window");
+                }
+                if (!recorded_) recorded_ = Json::array();
+                recorded_->push_back(std::move(observed));
+                continue;
+            }
             for (;;) {
                 auto event = co_await connection.next(deadline);
                 if (connection.overflowed())
@@ -311,6 +340,11 @@ private:
         auto response = co_await client::http_exchange(settings_.endpoint, step.method, path, substituted(step.headers),
                                                        operation_deadline());
         log("http", "in", "http", describe(response));
+        if (trace_) {
+            auto const& source = scenario_.steps[current_step_].source;
+            recorded_ = Json{{"http", source.at("http")}, {"response", trace_->http_expectation(response)}};
+            co_return;
+        }
         check_http(step.response, response, "http");
     }
 
@@ -320,8 +354,22 @@ private:
         for (auto& [name, value] : result.captures) vars_[name] = value;
     }
 
+    // The recorded form of a step: what perform() observed, or the step as written.
+    void write_down(Step const& step) {
+        if (!recorded_) return result_.recorded_steps.push_back(step.source);
+        auto observed = recorded_->is_array() ? *recorded_ : Json::array({*recorded_});
+        for (std::size_t i = 0; i < observed.size(); ++i)
+            for (auto const* key : {"requirement", "note", "mark"})
+                if (step.source.contains(key) && (std::string(key) != "mark" || i + 1 == observed.size()))
+                    observed[i][key] = step.source[key];
+        for (auto& s : observed) result_.recorded_steps.push_back(std::move(s));
+    }
+
     Scenario const& scenario_;
     RunSettings settings_;
+    std::optional<TraceWriter> trace_;
+    std::optional<Json> recorded_;
+    std::size_t current_step_ = 0;
     matcher::Variables vars_;
     std::map<std::string, std::shared_ptr<client::WsConnection>> sockets_;
     std::map<std::string, Clock::time_point> marks_;

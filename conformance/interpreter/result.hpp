@@ -46,6 +46,7 @@ struct ScenarioResult {
     std::vector<StepOutcome> steps;
     std::vector<WireEntry> wire_log;
     bool connection_refused = false;  // the relay refused a TCP connection: it may be gone
+    std::vector<scenario::Json> recorded_steps;  // with RunSettings::record: the trace as observed
     bool expected_failure = false;    // listed in the expectations file
     std::string expected_reason;
 };

@@ -1,6 +1,7 @@
 // The relay-conformance binary end to end: against the reference relay it passes and writes every
 // report; against scripted servers that misbehave, every kind of check fails (or errs) with the
 // right requirement and a useful message, and nothing hangs.
+#include "relay_process.hpp"
 #include "scripted_server.hpp"
 
 #include <gtest/gtest.h>
@@ -214,4 +215,21 @@ TEST(Runner, ExpectationsKeepKnownDeviationsFromFailing) {
     auto fourth = run_runner({"run", "--url", url, "--scenarios", misbehaving_dir, "--expectations", expectations.string()});
     EXPECT_EQ(fourth.exit_code, 1) << "health-200 and timer-one-second fail and are not listed";
     fs::remove(expectations);
+}
+
+TEST(Runner, RecordWritesATraceThatReplays) {
+    relay::testing::RelayProcess relay;
+    auto const trace = temp_path("trace.json");
+    auto recorded = run_runner({"record", "--url", relay.url(), "--scenario", std::string(SCENARIOS_DIR) + "/v2/clients.json",
+                                "--out", trace.string()});
+    ASSERT_EQ(recorded.exit_code, 0) << recorded.output;
+    auto const text = slurp(trace);
+    EXPECT_NE(text.find("\"$capture\": \"assigned\""), std::string::npos) << "generated ids become captures";
+    EXPECT_EQ(text.find("conn_0"), std::string::npos);
+    auto const dir = temp_path("replay");
+    fs::create_directories(dir);
+    fs::rename(trace, dir / "clients.json");
+    auto replayed = run_runner({"run", "--url", relay.url(), "--scenarios", dir.string()});
+    EXPECT_EQ(replayed.exit_code, 0) << replayed.output;
+    fs::remove_all(dir);
 }
