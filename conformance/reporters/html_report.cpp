@@ -58,10 +58,12 @@ details.scenario[open]>summary::before{content:"▾ "}.body{padding:0 12px 12px}
 )";
 
 constexpr char const* script = R"(
+window.addEventListener('error',function(e){document.body.dataset.scriptErrors=(document.body.dataset.scriptErrors||'')+e.message+';';});
 function applyFilter(){var only=document.getElementById('only-failing').checked;
 document.querySelectorAll('details.scenario').forEach(function(d){
 d.style.display=(only&&d.dataset.verdict==='pass')?'none':'';});}
 document.getElementById('only-failing').addEventListener('change',applyFilter);
+document.body.dataset.ready='1';
 )";
 
 std::string verdict_label(Json const& s) {
@@ -203,7 +205,6 @@ std::string render_html_report(Json const& report, Json const& requirements) {
         out << "<div class=\"card\"><b class=\"" << cls << "\">" << escape(text_of(summary, key)) << "</b>" << label << "</div>";
     }
     out << "</div>";
-    if (!requirements.empty()) out << "<h2>Requirements</h2>" << coverage_table(report, requirements);
     out << "<h2>Scenarios</h2><div class=\"filters\"><label><input type=\"checkbox\" id=\"only-failing\"> only what did not pass</label></div>";
     for (auto const& s : report["scenarios"]) {
         auto const verdict = text_of(s, "verdict");
@@ -214,6 +215,7 @@ std::string render_html_report(Json const& report, Json const& requirements) {
         out << "</span></summary><div class=\"body\">" << failure_box(s) << sequence_diagram(s) << steps_table(s)
             << "</div></details>";
     }
+    if (!requirements.empty()) out << "<h2>Requirements</h2>" << coverage_table(report, requirements);
     out << "</main><script>" << script << "</script></body></html>\n";
     return out.str();
 }

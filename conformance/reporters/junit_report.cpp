@@ -82,8 +82,8 @@ void write_junit(std::ostream& out, RunInfo const& info, std::vector<interpreter
             << "      <property name=\"suite_version\" value=\"" << xml(info.version) << "\"/>\n"
             << "      <property name=\"protocol_commit\" value=\"" << xml(info.protocol_commit) << "\"/>\n    </properties>\n";
         for (auto const* r : members) {
-            out << "    <testcase name=\"" << xml(r->scenario->id) << "\" classname=\"" << xml(section) << "\" file=\""
-                << xml(r->scenario->file) << "\" time=\"" << seconds(r->duration_ms) << "\"";
+            out << "    <testcase name=\"" << xml(r->scenario->id) << "\" classname=\"" << xml(section) << "\" time=\""
+                << seconds(r->duration_ms) << "\"";
             if (r->verdict == Verdict::pass) {
                 out << "/>\n";
                 continue;
