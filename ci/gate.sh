@@ -8,7 +8,8 @@
 #
 # Usage: ci/gate.sh --relay-cmd "CMD" --url ws://127.0.0.1:PORT [options]
 #   --relay-cmd CMD        shell command that starts your relay in the foreground (omit with --no-start)
-#   --url URL              where the relay listens (ws:// or wss://)
+#   --url URL              where the relay listens (ws:// or wss://; a private certificate needs
+#                          -- --ca-file FILE or -- --insecure)
 #   --no-start             the relay is already running at --url
 #   --reports DIR          where reports go (default: conformance-reports)
 #   --expectations FILE    known deviations: they do not fail the gate, new failures do
@@ -30,7 +31,7 @@ while (($#)); do
     --runner) runner="${2:?--runner needs a path}"; shift 2 ;;
     --health-timeout) health_timeout="${2:?--health-timeout needs seconds}"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done

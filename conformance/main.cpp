@@ -1,6 +1,7 @@
 // relay-conformance: replays the scenario library against a Paseo relay and reports, requirement by
 // requirement, where it differs from the official relay; also drives load (bench).
 #include "bench/bench.hpp"
+#include "client/tls.hpp"
 #include "relay_launcher.hpp"
 #include "reporters/console_report.hpp"
 #include "reporters/html_report.hpp"
@@ -30,12 +31,18 @@ namespace {
 
 constexpr int exit_pass = 0, exit_fail = 1, exit_usage = 2;
 
+struct TlsOptions {
+    bool insecure = false;
+    std::string ca_file;
+};
+
 struct RunOptions {
     std::string url;
     std::string relay_binary;
     std::string scenarios_dir = SCENARIOS_DIR;
     Selectors selectors;
-    bool list = false, coverage = false, insecure = false;
+    bool list = false, coverage = false;
+    TlsOptions tls;
     unsigned jobs = 0;
     std::uint32_t step_timeout_ms = 5000;
     std::optional<std::uint32_t> scenario_timeout_ms;
@@ -56,17 +63,36 @@ std::string now_utc() {
     return buf;
 }
 
-std::optional<client::Endpoint> endpoint_of(std::string const& url, std::string& error) {
+std::optional<client::Endpoint> endpoint_of(std::string const& url, TlsOptions const& tls, std::string& error) {
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed || (parsed->scheme() != "ws" && parsed->scheme() != "wss") || parsed->host().empty()) {
-        error = "--url must look like ws://127.0.0.1:8787";
+        error = "--url must look like ws://127.0.0.1:8787 or wss://relay.example.com";
         return std::nullopt;
     }
-    if (parsed->scheme() == "wss") {
-        error = "wss:// is not supported yet; run the relay behind plain ws:// on loopback for now";
+    bool const secure = parsed->scheme() == "wss";
+    // A bracketed IPv6 literal connects and verifies without its brackets.
+    client::Endpoint endpoint{std::string(parsed->host_address()),
+                              parsed->has_port() ? std::string(parsed->port()) : (secure ? "443" : "80"), nullptr};
+    if (!secure) return endpoint;
+    try {
+        endpoint.tls = client::make_tls_context(tls.insecure, tls.ca_file);
+    } catch (std::exception const& e) {
+        error = e.what();
         return std::nullopt;
     }
-    return client::Endpoint{std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80"};
+    return endpoint;
+}
+
+// Whether the relay at `url` can be tested; the reason if not.
+std::optional<std::string> unreachable(client::Endpoint const& endpoint, std::string const& url) {
+    if (!relay_reachable(endpoint)) return "cannot connect to " + url + "; is the relay running there?";
+    if (endpoint.tls) return tls_problem(endpoint);
+    return std::nullopt;
+}
+
+void add_tls_options(CLI::App& cmd, TlsOptions& tls) {
+    cmd.add_flag("--insecure", tls.insecure, "wss://: do not check the relay's certificate");
+    cmd.add_option("--ca-file", tls.ca_file, "wss://: also trust the CA certificates in this PEM file")->check(CLI::ExistingFile);
 }
 
 fs::path default_relay_binary() {
@@ -174,9 +200,9 @@ int run(RunOptions const& o) {
         std::cerr << "relay-conformance: no --url given, testing the reference relay at " << url << "\n";
     }
     std::string error;
-    auto endpoint = endpoint_of(url, error);
+    auto endpoint = endpoint_of(url, o.tls, error);
     if (!endpoint) return fail_usage(error);
-    if (!relay_reachable(*endpoint)) return fail_usage("cannot connect to " + url + "; is the relay running there?");
+    if (auto problem = unreachable(*endpoint, url)) return fail_usage(*problem);
 
     interpreter::RunSettings settings{*endpoint, o.step_timeout_ms, o.scenario_timeout_ms};
     bool const tty = isatty(STDERR_FILENO);
@@ -217,12 +243,13 @@ int run(RunOptions const& o) {
 struct RecordOptions {
     std::string url, scenario_file, out;
     std::vector<std::string> ids;
+    TlsOptions tls;
 };
 
 // Drives a file's scenarios against a live relay and writes what it observed as a trace.
 int record(RecordOptions const& o) {
     std::string error;
-    auto endpoint = endpoint_of(o.url, error);
+    auto endpoint = endpoint_of(o.url, o.tls, error);
     if (!endpoint) return fail_usage(error);
     std::vector<scenario::Scenario> scenarios;
     Json source;
@@ -240,7 +267,7 @@ int record(RecordOptions const& o) {
         if (o.ids.empty() || std::any_of(o.ids.begin(), o.ids.end(), [&](auto const& g) { return glob_match(g, s.id); }))
             chosen.push_back(&s);
     if (chosen.empty()) return fail_usage("no scenario in " + o.scenario_file + " matches --id");
-    if (!relay_reachable(*endpoint)) return fail_usage("cannot connect to " + o.url + "; is the relay running there?");
+    if (auto problem = unreachable(*endpoint, o.url)) return fail_usage(*problem);
     interpreter::RunSettings settings{*endpoint, 5000, std::nullopt, true};
     auto results = run_suite(chosen, settings, 0, nullptr);
     Json trace{{"section", source.value("section", "")}, {"scenarios", Json::array()}};
@@ -282,7 +309,8 @@ int main(int argc, char** argv) {
     run_cmd->description(
         "Runs the selected scenarios, all at once, against the relay at --url and prints a report grouped by\n"
         "requirement section. Without --url it starts the reference relay (next to this binary) on a free port.");
-    run_cmd->add_option("--url", run_options.url, "The relay to test, ws://HOST:PORT")->envname("RELAY_URL");
+    run_cmd->add_option("--url", run_options.url, "The relay to test, ws://HOST:PORT or wss://HOST[:PORT]")->envname("RELAY_URL");
+    add_tls_options(*run_cmd, run_options.tls);
     run_cmd->add_option("--relay-binary", run_options.relay_binary, "Reference relay to start when no --url is given");
     add_selection_options(*run_cmd, run_options);
     run_cmd->add_flag("--list", run_options.list, "Print the selection instead of running it");
@@ -337,7 +365,8 @@ int main(int argc, char** argv) {
         "--url and writes, in the same format, what the relay actually answered at each expect step. Values the relay\n"
         "generates become captures (connection ids) or matchers (timestamps), so a trace recorded from the official relay\n"
         "replays against any other.");
-    record_cmd->add_option("--url", record_options.url, "The relay to record, ws://HOST:PORT")->required();
+    record_cmd->add_option("--url", record_options.url, "The relay to record, ws://HOST:PORT or wss://HOST[:PORT]")->required();
+    add_tls_options(*record_cmd, record_options.tls);
     record_cmd->add_option("--scenario", record_options.scenario_file, "A scenario file whose actions to drive")->required();
     record_cmd->add_option("--id", record_options.ids, "Only scenarios whose id matches this glob (repeatable)");
     record_cmd->add_option("--out", record_options.out, "Write the trace here (default: stdout)");

@@ -1,5 +1,8 @@
 #include "suite_runner.hpp"
 
+#include "client/http_exchange.hpp"
+#include "client/tls.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/connect.hpp>
@@ -22,6 +25,26 @@ bool relay_reachable(client::Endpoint const& endpoint) {
     });
     ioc.run_for(std::chrono::seconds(2));
     return connected;
+}
+
+std::optional<std::string> tls_problem(client::Endpoint const& endpoint) {
+    net::io_context ioc;
+    std::optional<std::string> problem;
+    auto const check = [&]() -> net::awaitable<void> {
+        auto const deadline = client::Clock::now() + std::chrono::seconds(5);
+        client::TlsStream stream(ioc, *endpoint.tls);
+        co_await client::connect(boost::beast::get_lowest_layer(stream), endpoint, deadline);
+        co_await client::tls_handshake(stream, endpoint.host, deadline);
+    };
+    net::co_spawn(ioc, check, [&](std::exception_ptr e) {
+        try {
+            if (e) std::rethrow_exception(e);
+        } catch (std::exception const& ex) {
+            problem = ex.what();
+        }
+    });
+    ioc.run();
+    return problem;
 }
 
 namespace {

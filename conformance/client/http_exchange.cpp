@@ -1,5 +1,7 @@
 #include "client/http_exchange.hpp"
 
+#include "client/tls.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,19 +15,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using net::use_awaitable;
 
-net::awaitable<HttpResponse> http_exchange(Endpoint endpoint, std::string method, std::string target,
-                                           std::map<std::string, std::string> headers, Clock::time_point deadline) {
-    auto executor = co_await net::this_coro::executor;
-    beast::tcp_stream stream(executor);
-    beast::error_code ec;
-    net::ip::tcp::resolver resolver(executor);
-    auto const endpoints = co_await resolver.async_resolve(endpoint.host, endpoint.port, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("cannot resolve " + endpoint.host + ": " + ec.message(), false);
-    stream.expires_at(deadline);
-    co_await stream.async_connect(endpoints, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message(),
-                                  ec == net::error::connection_refused);
+namespace {
 
+template <class Stream>
+net::awaitable<HttpResponse> exchange(Stream& stream, Endpoint const& endpoint, std::string const& method, std::string const& target,
+                                      std::map<std::string, std::string> const& headers) {
+    beast::error_code ec;
     http::request<http::empty_body> request(http::string_to_verb(method), target, 11);
     if (request.method() == http::verb::unknown) request.method_string(method);
     request.set(http::field::host, endpoint.host + ":" + endpoint.port);
@@ -49,14 +44,37 @@ net::awaitable<HttpResponse> http_exchange(Endpoint endpoint, std::string method
     auto const& res = parser.get();
     out.status = res.result_int();
     out.reason = std::string(res.reason());
-    for (auto const& field : res) {
-        std::string name(field.name_string());
-        for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(field.value());
-    }
+    out.headers = lower_case_headers(res);
     out.body = res.body();
-    stream.socket().close(ec);
     co_return out;
+}
+
+}  // namespace
+
+net::awaitable<void> connect(beast::tcp_stream& stream, Endpoint const& endpoint, Clock::time_point deadline) {
+    beast::error_code ec;
+    net::ip::tcp::resolver resolver(stream.get_executor());
+    auto const endpoints = co_await resolver.async_resolve(endpoint.host, endpoint.port, net::redirect_error(use_awaitable, ec));
+    if (ec) throw ConnectionFault("cannot resolve " + endpoint.host + ": " + ec.message(), false);
+    stream.expires_at(deadline);
+    co_await stream.async_connect(endpoints, net::redirect_error(use_awaitable, ec));
+    if (ec) throw ConnectionFault("cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message(),
+                                  ec == net::error::connection_refused);
+    stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
+}
+
+net::awaitable<HttpResponse> http_exchange(Endpoint endpoint, std::string method, std::string target,
+                                           std::map<std::string, std::string> headers, Clock::time_point deadline) {
+    auto executor = co_await net::this_coro::executor;
+    if (!endpoint.tls) {
+        beast::tcp_stream stream(executor);
+        co_await connect(stream, endpoint, deadline);
+        co_return co_await exchange(stream, endpoint, method, target, headers);
+    }
+    TlsStream stream(executor, *endpoint.tls);
+    co_await connect(beast::get_lowest_layer(stream), endpoint, deadline);
+    co_await tls_handshake(stream, endpoint.host, deadline);
+    co_return co_await exchange(stream, endpoint, method, target, headers);
 }
 
 }  // namespace conformance::client

@@ -1,10 +1,12 @@
-// One plain HTTP/1.1 request on its own connection, for `http` steps and refused handshakes.
+// One HTTP/1.1 request (over TLS for wss://) on its own connection, for `http` steps and refused handshakes.
 #pragma once
 
 #include "client/wire.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
+#include <cctype>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -17,6 +19,21 @@ public:
     ConnectionFault(std::string what, bool refused) : std::runtime_error(std::move(what)), refused(refused) {}
     bool refused;  // the TCP connection itself was refused
 };
+
+// Resolves and connects with TCP_NODELAY, by the deadline.
+boost::asio::awaitable<void> connect(boost::beast::tcp_stream& stream, Endpoint const& endpoint, Clock::time_point deadline);
+
+// An HTTP message's header fields with lower-case names, as HttpResponse holds them.
+template <class Fields>
+std::map<std::string, std::string> lower_case_headers(Fields const& fields) {
+    std::map<std::string, std::string> out;
+    for (auto const& field : fields) {
+        std::string name(field.name_string());
+        for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+        out[name] = std::string(field.value());
+    }
+    return out;
+}
 
 boost::asio::awaitable<HttpResponse> http_exchange(Endpoint endpoint, std::string method, std::string target,
                                                    std::map<std::string, std::string> headers, Clock::time_point deadline);

@@ -4,7 +4,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace conformance::client {
 
@@ -26,10 +31,11 @@ struct HttpResponse {
     std::string body;
 };
 
-// Where the relay is: host, port and the text for the Host header.
+// Where the relay is: host and port (also the Host header), and for wss:// the TLS context to use.
 struct Endpoint {
     std::string host;
     std::string port;
+    std::shared_ptr<boost::asio::ssl::context> tls;  // null for ws://
 };
 
 }  // namespace conformance::client

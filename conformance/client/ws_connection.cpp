@@ -2,85 +2,98 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace conformance::client {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace websocket = beast::websocket;
 using net::use_awaitable;
 
-WsConnection::WsConnection(net::any_io_executor executor) : ws_(executor), arrival_(executor) {}
+namespace {
 
-net::awaitable<std::optional<HandshakeRefused>> WsConnection::open(Endpoint endpoint, std::string target,
-                                                                   std::map<std::string, std::string> headers,
+using AnyWs = std::variant<websocket::stream<beast::tcp_stream>, websocket::stream<TlsStream>>;
+
+AnyWs make_stream(net::any_io_executor executor, Endpoint const& endpoint) {
+    if (endpoint.tls) return AnyWs(std::in_place_index<1>, executor, *endpoint.tls);
+    return AnyWs(std::in_place_index<0>, executor);
+}
+
+}  // namespace
+
+WsConnection::WsConnection(net::any_io_executor executor, Endpoint endpoint)
+    : endpoint_(std::move(endpoint)), ws_(make_stream(executor, endpoint_)), arrival_(executor) {}
+
+beast::tcp_stream& WsConnection::tcp() {
+    return std::visit([](auto& ws) -> beast::tcp_stream& { return beast::get_lowest_layer(ws); }, ws_);
+}
+
+net::awaitable<std::optional<HandshakeRefused>> WsConnection::open(std::string target, std::map<std::string, std::string> headers,
                                                                    Clock::time_point deadline) {
-    beast::error_code ec;
-    net::ip::tcp::resolver resolver(co_await net::this_coro::executor);
-    auto const endpoints = co_await resolver.async_resolve(endpoint.host, endpoint.port, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("cannot resolve " + endpoint.host + ": " + ec.message(), false);
-    auto& tcp = beast::get_lowest_layer(ws_);
-    tcp.expires_at(deadline);
-    co_await tcp.async_connect(endpoints, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message(),
-                                  ec == net::error::connection_refused);
-    tcp.socket().set_option(net::ip::tcp::no_delay(true), ec);
+    if (auto* tls = std::get_if<TlsWs>(&ws_)) co_return co_await open_on(*tls, std::move(target), std::move(headers), deadline);
+    co_return co_await open_on(std::get<PlainWs>(ws_), std::move(target), std::move(headers), deadline);
+}
+
+template <class Ws>
+net::awaitable<std::optional<HandshakeRefused>> WsConnection::open_on(Ws& ws, std::string target, std::map<std::string, std::string> headers,
+                                                                      Clock::time_point deadline) {
+    co_await connect(tcp(), endpoint_, deadline);
+    if constexpr (std::is_same_v<Ws, TlsWs>) co_await tls_handshake(ws.next_layer(), endpoint_.host, deadline);
 
     // Wire-visible choices: no compression offered, no client pings, no message size cap (the
     // queue cap above bounds memory instead), one frame per message.
-    ws_.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
         for (auto const& [name, value] : headers) req.set(name, value);
     }));
-    ws_.read_message_max(0);
-    ws_.auto_fragment(false);
+    ws.read_message_max(0);
+    ws.auto_fragment(false);
     websocket::response_type response;
-    co_await ws_.async_handshake(response, endpoint.host + ":" + endpoint.port, target, net::redirect_error(use_awaitable, ec));
+    beast::error_code ec;
+    tcp().expires_at(deadline);
+    co_await ws.async_handshake(response, endpoint_.host + ":" + endpoint_.port, target, net::redirect_error(use_awaitable, ec));
     if (ec == websocket::error::upgrade_declined) {
         HandshakeRefused refused;
         refused.response.status = response.result_int();
         refused.response.reason = std::string(response.reason());
-        for (auto const& field : response) {
-            std::string name(field.name_string());
-            for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-            refused.response.headers[name] = std::string(field.value());
-        }
+        refused.response.headers = lower_case_headers(response);
         refused.response.body = response.body();
         co_return refused;
     }
     if (ec) throw ConnectionFault("WebSocket handshake failed: " + ec.message(), false);
-    tcp.expires_never();
+    tcp().expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::milliseconds(500);  // closing: the official relay never answers
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
-    ws_.set_option(timeouts);
+    ws.set_option(timeouts);
     // A close frame is an event the moment it arrives, not when the TCP connection finally ends.
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    ws.control_callback([this, &ws](websocket::frame_type kind, beast::string_view) {
         if (kind != websocket::frame_type::close || close_seen_) return;
         close_seen_ = true;
-        auto const& reason = ws_.reason();
+        auto const& reason = ws.reason();
         push({WireEvent::Kind::close, false, {}, std::uint16_t(reason.code), std::string(reason.reason.data(), reason.reason.size()),
               Clock::now()});
     });
-    net::co_spawn(ws_.get_executor(), [self = shared_from_this()] { return self->read_loop(); }, net::detached);
+    net::co_spawn(ws.get_executor(), [self = shared_from_this(), &ws] { return self->read_loop(ws); }, net::detached);
     co_return std::nullopt;
 }
 
-net::awaitable<void> WsConnection::read_loop() {
+template <class Ws>
+net::awaitable<void> WsConnection::read_loop(Ws& ws) {
     beast::flat_buffer buffer;
     for (;;) {
         beast::error_code ec;
-        co_await ws_.async_read(buffer, net::redirect_error(use_awaitable, ec));
+        co_await ws.async_read(buffer, net::redirect_error(use_awaitable, ec));
         if (ec) {
             if (!close_seen_) push({WireEvent::Kind::ended, false, {}, 1006, ec.message(), Clock::now()});
             ended_ = true;
             co_return;
         }
-        push({WireEvent::Kind::frame, ws_.got_binary(), beast::buffers_to_string(buffer.data()), 0, {}, Clock::now()});
+        push({WireEvent::Kind::frame, ws.got_binary(), beast::buffers_to_string(buffer.data()), 0, {}, Clock::now()});
         buffer.consume(buffer.size());
         if (overflowed_) co_return;
     }
@@ -98,22 +111,30 @@ void WsConnection::push(WireEvent event) {
 }
 
 net::awaitable<void> WsConnection::send(bool binary, std::string payload, Clock::time_point deadline) {
-    ws_.binary(binary);
-    beast::get_lowest_layer(ws_).expires_at(deadline);
+    tcp().expires_at(deadline);
     beast::error_code ec;
-    co_await ws_.async_write(net::buffer(payload), net::redirect_error(use_awaitable, ec));
-    beast::get_lowest_layer(ws_).expires_never();
+    co_await std::visit(
+        [&](auto& ws) {
+            ws.binary(binary);
+            return ws.async_write(net::buffer(payload), net::redirect_error(use_awaitable, ec));
+        },
+        ws_);
+    tcp().expires_never();
     if (ec) throw ConnectionFault("sending a frame failed: " + ec.message(), false);
 }
 
 void WsConnection::send_close(std::uint16_t code, std::string reason) {
-    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
-                    [self = shared_from_this()](beast::error_code) {});
+    std::visit(
+        [&](auto& ws) {
+            ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
+                           [self = shared_from_this()](beast::error_code) {});
+        },
+        ws_);
 }
 
 void WsConnection::drop() {
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    tcp().socket().close(ignored);
 }
 
 net::awaitable<std::optional<WireEvent>> WsConnection::next(Clock::time_point deadline) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "client/http_exchange.hpp"
+#include "client/tls.hpp"
 #include "client/wire.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 namespace conformance::client {
 
@@ -25,11 +27,10 @@ struct HandshakeRefused {
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
 public:
-    explicit WsConnection(boost::asio::any_io_executor executor);
+    WsConnection(boost::asio::any_io_executor executor, Endpoint endpoint);
 
     // Throws ConnectionFault; returns the refusal if the relay did not switch protocols.
-    boost::asio::awaitable<std::optional<HandshakeRefused>> open(Endpoint endpoint, std::string target,
-                                                                 std::map<std::string, std::string> headers,
+    boost::asio::awaitable<std::optional<HandshakeRefused>> open(std::string target, std::map<std::string, std::string> headers,
                                                                  Clock::time_point deadline);
     boost::asio::awaitable<void> send(bool binary, std::string payload, Clock::time_point deadline);
     // Sends a close frame without waiting for an answer; the official relay gives none.
@@ -44,10 +45,20 @@ public:
     bool overflowed() const { return overflowed_; }
 
 private:
-    boost::asio::awaitable<void> read_loop();
+    using PlainWs = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+    using TlsWs = boost::beast::websocket::stream<TlsStream>;
+
+    template <class Ws>
+    boost::asio::awaitable<std::optional<HandshakeRefused>> open_on(Ws& ws, std::string target,
+                                                                    std::map<std::string, std::string> headers,
+                                                                    Clock::time_point deadline);
+    template <class Ws>
+    boost::asio::awaitable<void> read_loop(Ws& ws);
+    boost::beast::tcp_stream& tcp();
     void push(WireEvent event);
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    Endpoint endpoint_;
+    std::variant<PlainWs, TlsWs> ws_;
     boost::asio::steady_timer arrival_;
     std::deque<WireEvent> events_;
     std::size_t queued_bytes_ = 0;

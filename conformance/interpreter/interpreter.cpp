@@ -216,8 +216,8 @@ private:
             check_http(*step.refused, response, step.socket);
             co_return;
         }
-        auto connection = std::make_shared<client::WsConnection>(co_await net::this_coro::executor);
-        auto refused = co_await connection->open(settings_.endpoint, path, substituted(spec.headers), operation_deadline());
+        auto connection = std::make_shared<client::WsConnection>(co_await net::this_coro::executor, settings_.endpoint);
+        auto refused = co_await connection->open(path, substituted(spec.headers), operation_deadline());
         if (refused) {
             log(step.socket, "in", "http", describe(refused->response));
             throw StepFailure{{"HTTP 101 Switching Protocols"}, describe(refused->response), "the handshake was refused", step.socket};

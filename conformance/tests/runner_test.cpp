@@ -3,6 +3,7 @@
 // right requirement and a useful message, and nothing hangs.
 #include "relay_process.hpp"
 #include "scripted_server.hpp"
+#include "tls_proxy.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ extern char** environ;
 
 using conformance::testing::Misbehaviour;
 using conformance::testing::ScriptedServer;
+using conformance::testing::TlsProxy;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -132,6 +134,34 @@ TEST(Runner, ReferenceRelayPassesAndEveryReportIsWritten) {
     EXPECT_NE(xml.find("name=\"relay_url\""), std::string::npos);
     EXPECT_NE(slurp(html).find("<svg"), std::string::npos);
     for (auto const& f : {json, junit, html}) fs::remove(f);
+}
+
+// wss:// against the reference relay behind a TLS proxy whose self-signed certificate (for 127.0.0.1)
+// is in tests/data/tls: trusted with --ca-file, refused without it, accepted with --insecure.
+TEST(Runner, WssChecksTheCertificateUnlessToldNotTo) {
+    relay::testing::RelayProcess relay;
+    std::string const tls_dir = std::string(TEST_DATA_DIR) + "/tls";
+    TlsProxy proxy(relay.port(), tls_dir + "/localhost.pem", tls_dir + "/localhost.key");
+    auto const url = "wss://127.0.0.1:" + std::to_string(proxy.port());
+    std::vector<std::string> const some = {"--id", "http-*", "--id", "v2-ctrl-*", "--id", "v1-*"};
+
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = {"run", "--url", url};
+        args.insert(args.end(), some.begin(), some.end());
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_runner(args);
+    };
+    auto trusted = with({"--ca-file", tls_dir + "/localhost.pem"});
+    EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
+    EXPECT_NE(trusted.output.find(" passed, 0 failed"), std::string::npos) << trusted.output;
+
+    auto untrusted = with({});
+    EXPECT_EQ(untrusted.exit_code, 2) << untrusted.output;
+    EXPECT_NE(untrusted.output.find("certificate verify failed"), std::string::npos) << untrusted.output;
+    EXPECT_NE(untrusted.output.find("--insecure"), std::string::npos) << untrusted.output;
+
+    auto insecure = with({"--insecure"});
+    EXPECT_EQ(insecure.exit_code, 0) << insecure.output;
 }
 
 TEST(Runner, ListAndCoverageNameEveryRequirement) {
