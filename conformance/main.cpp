@@ -105,8 +105,8 @@ void add_selection_options(CLI::App& cmd, RunOptions& o) {
     cmd.add_option("--scenarios", o.scenarios_dir, "Folder of scenario files")->capture_default_str();
     cmd.add_option("--id", o.selectors.ids, "Only scenarios whose id matches this glob (repeatable)");
     cmd.add_option("--tag", o.selectors.tags, "Only scenarios with this tag (repeatable)");
-    cmd.add_option("--requirement", o.selectors.requirements, "Only scenarios checking this requirement id (repeatable)");
-    cmd.add_option("--exclude", o.selectors.excludes, "Leave out: an id glob, tag:T or req:R (repeatable)");
+    cmd.add_option("--requirement", o.selectors.requirements, "Only scenarios checking this requirement id or id glob, e.g. V2-WD-* (repeatable)");
+    cmd.add_option("--exclude", o.selectors.excludes, "Leave out: an id glob, tag:T or req:R (R may be a glob) (repeatable)");
     cmd.add_flag("--include-long", o.selectors.include_long, "Also run scenarios tagged long (over 20 s each)");
 }
 
@@ -325,14 +325,19 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--html", run_options.html, "Write the self-contained HTML report here");
     run_cmd->footer(std::string(exit_codes) +
                     "Examples:\n  relay-conformance run\n  relay-conformance run --url ws://127.0.0.1:8787 --tag v2 --exclude tag:slow\n"
-                    "  relay-conformance run --url ws://127.0.0.1:8787 --expectations relay-expectations.json --html report.html");
+                    "  relay-conformance run --url ws://127.0.0.1:8787 --expectations relay-expectations.json --html report.html\n"
+                    "  relay-conformance run --url wss://relay.example.com --ca-file my-ca.pem --requirement 'V2-*'");
 
     RunOptions list_options;
     list_options.list = true;
     auto* list_cmd = app.add_subcommand("list", "List the scenarios a selection takes, and requirement coverage");
     add_selection_options(*list_cmd, list_options);
     list_cmd->add_flag("--coverage", list_options.coverage, "Also show which scenarios check each requirement");
-    list_cmd->footer("Example:\n  relay-conformance list --tag v2 --coverage");
+    list_cmd->description(
+        "Prints the scenarios a selection takes (id, the requirements it checks, title) without contacting a relay;\n"
+        "with --coverage, also every requirement of docs/protocol.md and the scenarios that check it.");
+    list_cmd->footer("Exit codes: 0 listed, 2 bad scenario file or nothing selected.\n"
+                     "Example:\n  relay-conformance list --tag v2 --coverage");
 
     bench::BenchOptions bench_options;
     int bench_relay_pid = 0, bench_cpu = -1;

@@ -22,10 +22,15 @@ bool any_of(std::vector<std::string> const& wanted, std::vector<std::string> con
     return std::any_of(wanted.begin(), wanted.end(), [&](auto const& w) { return contains(have, w); });
 }
 
+bool any_matches(std::vector<std::string> const& globs, std::vector<std::string> const& have) {
+    return std::any_of(globs.begin(), globs.end(),
+                       [&](auto const& g) { return std::any_of(have.begin(), have.end(), [&](auto const& h) { return glob_match(g, h); }); });
+}
+
 bool excluded(scenario::Scenario const& s, std::vector<std::string> const& excludes) {
     for (auto const& e : excludes) {
         if (e.rfind("tag:", 0) == 0 && contains(s.tags, e.substr(4))) return true;
-        if (e.rfind("req:", 0) == 0 && contains(s.requirements, e.substr(4))) return true;
+        if (e.rfind("req:", 0) == 0 && any_matches({e.substr(4)}, s.requirements)) return true;
         if (e.find(':') == std::string::npos && glob_match(e, s.id)) return true;
     }
     return false;
@@ -39,7 +44,7 @@ std::vector<scenario::Scenario const*> select(std::vector<scenario::Scenario> co
         bool const by_id = std::any_of(sel.ids.begin(), sel.ids.end(), [&](auto const& g) { return glob_match(g, s.id); });
         if (!sel.ids.empty() && !by_id) continue;
         if (!sel.tags.empty() && !any_of(sel.tags, s.tags)) continue;
-        if (!sel.requirements.empty() && !any_of(sel.requirements, s.requirements)) continue;
+        if (!sel.requirements.empty() && !any_matches(sel.requirements, s.requirements)) continue;
         if (excluded(s, sel.excludes)) continue;
         bool const long_asked = sel.include_long || by_id || contains(sel.tags, "long");
         if (contains(s.tags, "long") && !long_asked) continue;

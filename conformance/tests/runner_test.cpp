@@ -169,6 +169,11 @@ TEST(Runner, ListAndCoverageNameEveryRequirement) {
     ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
     EXPECT_EQ(outcome.output.find("NOT COVERED"), std::string::npos) << outcome.output;
     EXPECT_NE(outcome.output.find("V2-WD-2: v2-watchdog-nudge-then-reset"), std::string::npos);
+
+    auto watchdog = run_runner({"list", "--requirement", "V2-WD-*", "--exclude", "req:V2-WD-3"});
+    ASSERT_EQ(watchdog.exit_code, 0) << watchdog.output;
+    EXPECT_NE(watchdog.output.find("v2-watchdog-nudge-then-reset"), std::string::npos) << watchdog.output;
+    EXPECT_EQ(watchdog.output.find("V2-WD-3"), std::string::npos) << watchdog.output;
 }
 
 TEST(Runner, UsageErrorsExitTwo) {

@@ -8,6 +8,7 @@ are setup errors, like an unreachable relay."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ KNOWN_TAGS = {"http": "HTTP routing and admission", "v1": "protocol v1", "v2": "
               "slow": "takes 5 s or more", "long": "takes more than 20 s; runs only with --include-long",
               "limits": "size and count limits"}
 REQUIREMENT = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*-[0-9]+$")
+REQUIREMENT_GLOB = re.compile(r"^[A-Z0-9*?\[\]-]+$")
 
 
 class ScenarioMismatch(Exception):
@@ -51,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--scenarios", dest="relay_scenarios", metavar="DIR",
                     help="directory whose *.json files are scenario files (default: this repository's scenarios/)")
     group.addoption("--requirement", action="append", default=[], dest="relay_requirements", metavar="ID",
-                    help="run only scenarios naming this requirement id (repeatable)")
+                    help="run only scenarios naming this requirement id, or one matching this glob (repeatable)")
     group.addoption("--include-long", action="store_true", default=None, dest="relay_include_long",
                     help="also run scenarios tagged long")
     group.addoption("--step-timeout", dest="relay_step_timeout", metavar="MS",
@@ -131,8 +133,8 @@ def _validate_directory(value: str, where: str) -> Path:
 
 
 def _validate_requirement(value: str, where: str) -> str:
-    if not REQUIREMENT.match(value):
-        raise pytest.UsageError(f"{where}: {value!r} is not a requirement id like V2-CTRL-1")
+    if not REQUIREMENT.match(value) and not REQUIREMENT_GLOB.match(value):
+        raise pytest.UsageError(f"{where}: {value!r} is not a requirement id like V2-CTRL-1 or a glob like V2-CTRL-*")
     return value
 
 
@@ -281,8 +283,10 @@ class ScenarioItem(pytest.Item):
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     settings = _harness(config).settings
     if settings.requirements:
-        wanted = set(settings.requirements)
-        kept = [i for i in items if not isinstance(i, ScenarioItem) or wanted & set(i.scenario.requirements)]
+        def wanted(item) -> bool:
+            return any(fnmatch.fnmatchcase(have, pattern)
+                       for pattern in settings.requirements for have in item.scenario.requirements)
+        kept = [i for i in items if not isinstance(i, ScenarioItem) or wanted(i)]
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
     if not settings.include_long:

@@ -81,6 +81,7 @@ def test_duplicate_ids_across_files(pytester, scenarios, relay_url):
     (["-m", "v2"], ["demo-sync-and-capture", "demo-wrong-sync"]),
     (["-k", "demo-health"], ["demo-health"]),
     (["--requirement", "HTTP-2", "--requirement", "V2-CLIENT-1"], ["demo-sync-and-capture", "demo-wrong-status"]),
+    (["--requirement", "V2-C*-1"], ["demo-sync-and-capture", "demo-wrong-sync"]),
 ])
 def test_selection(pytester, scenarios, relay_url, selection, selected):
     result = run(pytester, scenarios(PASSING, FAILING), "--relay-url", relay_url, "--collect-only", "-q", *selection)
