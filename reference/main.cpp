@@ -99,6 +99,11 @@ int main(int argc, char** argv) {
         shutdown_deadline.async_wait([&](boost::system::error_code) { ioc.stop(); });
         hub.shutdown([&] { ioc.stop(); });
     });
-    ioc.run();
+    // One pass: wait for something to happen, handle everything that is ready, then send what the
+    // pass queued, one system call per socket.
+    while (ioc.run_one() > 0) {
+        ioc.poll();
+        hub.batcher().flush();
+    }
     return 0;
 }

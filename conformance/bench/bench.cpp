@@ -266,11 +266,15 @@ void Bench::on_tick() {
         sample(&Samples::steady_start);
     }
     if (now >= steady_end_) return finish_traffic();
-    auto const due = std::uint64_t(seconds_between(send_start_, now) * options_.rate);
+    auto const frames_due = seconds_between(send_start_, now) * options_.rate;
     bool backlogged = false;
-    for (auto& peer : peers_) {
+    for (std::size_t index = 0; index < peers_.size(); ++index) {
+        auto& peer = peers_[index];
         if (peer.kind == Kind::control || !peer.socket || !peer.socket->is_open()) continue;
         if (options_.scenario == "fanout" && peer.kind == Kind::client) continue;
+        // Each socket is offset by its share of one frame interval, so that the sockets take turns
+        // instead of all sending on the same tick.
+        auto const due = std::uint64_t(frames_due + double(index) / double(peers_.size()));
         while (peer.sent < due) {
             // A relay that cannot keep up makes the bench send less, never queue without bound.
             if (peer.socket->queued_bytes() > max_queued_per_socket) {

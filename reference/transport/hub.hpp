@@ -2,6 +2,7 @@
 // returns (send, close, timers) and holds back readers whose targets cannot keep up.
 #pragma once
 
+#include "coalescing_stream.hpp"
 #include "core/relay.hpp"
 #include "logger.hpp"
 
@@ -32,6 +33,8 @@ public:
     TransportOptions const& options() const { return options_; }
     Logger const& log() const { return log_; }
     core::SocketId next_id() { return ++last_id_; }
+    // Output gathered during a pass of the event loop; main() flushes it after every pass.
+    WriteBatcher& batcher() { return batcher_; }
 
     void opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission);
     void received(WebSocketSession& source, core::Frame frame);
@@ -52,6 +55,7 @@ private:
     Logger const& log_;
     TransportOptions options_;
     core::SocketId last_id_ = 0;
+    WriteBatcher batcher_;
     std::unordered_map<core::SocketId, std::shared_ptr<WebSocketSession>> sockets_;
     std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;
     std::vector<WebSocketSession*> congested_;

@@ -16,7 +16,7 @@ constexpr std::uint64_t oversized_read_factor = 4;
 }
 
 WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission)
-    : ws_(std::move(socket)), hub_(hub), id_(hub.next_id()), admission_(std::move(admission)) {}
+    : ws_(std::move(socket), hub.batcher()), hub_(hub), id_(hub.next_id()), admission_(std::move(admission)) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
     // Every option below is visible on the wire; each matches the official relay: no idle pings and no
@@ -30,7 +30,8 @@ void WebSocketSession::run(http::request<http::string_body> request) {
     // The official runtime spells out the window it grants when the offer names client_max_window_bits.
     bool const offered_client_window =
         request[http::field::sec_websocket_extensions].find("client_max_window_bits") != beast::string_view::npos;
-    ws_.set_option(websocket::stream_base::decorator([offered_client_window](websocket::response_type& res) {
+    ws_.set_option(websocket::stream_base::decorator([this, offered_client_window](websocket::response_type& res) {
+        compressing_ = !res[http::field::sec_websocket_extensions].empty();
         if (offered_client_window && res[http::field::sec_websocket_extensions] == "permessage-deflate")
             res.set(http::field::sec_websocket_extensions, "permessage-deflate; client_max_window_bits=15");
     }));
@@ -39,7 +40,6 @@ void WebSocketSession::run(http::request<http::string_body> request) {
     ws_.set_option(deflate);
     ws_.read_message_max(0);
     ws_.auto_fragment(false);
-    beast::get_lowest_layer(ws_).expires_never();
     ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
 }
 
@@ -49,6 +49,14 @@ void WebSocketSession::on_accept(beast::error_code ec) {
         finished_ = true;
         return;
     }
+    // Like the official runtime, the socket counts as closed when the peer's close frame arrives, not
+    // when the TCP connection finally ends, so cascades (V2-CLOSE-*) start as early as there.
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::close) finish({});
+    });
+    ws_.next_layer().outbound().on_sent = [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && !self->congested()) self->wake_waiters();
+    };
     hub_.opened(shared_from_this(), admission_);
     admission_ = {};
     do_read();
@@ -89,6 +97,9 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
 
 void WebSocketSession::send(core::Frame const& frame) {
     if (finished_ || close_queued_) return;
+    // Uncompressed frames are framed here and gathered with the socket's other output; with
+    // permessage-deflate, Beast compresses them one message at a time.
+    if (!compressing_) return ws_.next_layer().outbound().send_frame(frame.binary, frame.payload);
     queued_bytes_ += frame.payload->size();
     queue_.push_back(Outgoing{frame, std::nullopt});
     if (!writing_) do_write();
@@ -132,7 +143,9 @@ void WebSocketSession::on_close(beast::error_code ec) {
     finish(ec);
 }
 
-bool WebSocketSession::congested() const { return queued_bytes_ > hub_.options().max_queue_bytes; }
+bool WebSocketSession::congested() const {
+    return queued_bytes_ + ws_.next_layer().outbound().queued_bytes() > hub_.options().max_queue_bytes;
+}
 
 void WebSocketSession::hold_reads_until_drained(std::shared_ptr<WebSocketSession> const& reader) {
     if (finished_) return;

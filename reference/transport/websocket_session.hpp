@@ -2,6 +2,7 @@
 // hub queues, in order, and closes when told. Knows nothing of the protocol.
 #pragma once
 
+#include "coalescing_stream.hpp"
 #include "core/protocol.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -50,7 +51,7 @@ private:
     void wake_waiters();
     void finish(boost::beast::error_code ec);
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::websocket::stream<CoalescingStream> ws_;
     Hub& hub_;
     core::SocketId id_;
     core::Admission admission_;
@@ -60,6 +61,7 @@ private:
     std::uint64_t oversized_bytes_ = 0;  // size so far of a message over the cap, being dropped
     int holds_ = 0;  // slow readers this socket waits on before reading again
     bool read_paused_ = false;
+    bool compressing_ = false;  // permessage-deflate was negotiated
 
     std::deque<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
