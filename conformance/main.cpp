@@ -356,6 +356,8 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--fanout-clients", bench_options.fanout_clients, "Clients per connection id (fanout)")->capture_default_str();
     bench_cmd->add_option("--open-rate", bench_options.open_rate, "Sockets opened per second; 0 = as fast as --batch allows")->capture_default_str();
     bench_cmd->add_option("--batch", bench_options.batch, "Connection attempts in flight at once")->capture_default_str();
+    bench_cmd->add_option("--open-timeout", bench_options.open_timeout, "Seconds a socket may take to open before it counts as failed")
+        ->capture_default_str();
     bench_cmd->add_option("--relay-pid", bench_relay_pid, "Sample this process's CPU and RSS from /proc");
     bench_cmd->add_option("--cpu", bench_cpu, "Pin the bench to this core");
     bench_cmd->add_option("--json", bench_options.json_path, "Write the JSON figures here (- for stdout)");

@@ -69,7 +69,7 @@ std::string raise_fd_limit(std::size_t wanted) {
     getrlimit(RLIMIT_NOFILE, &limit);
     if (limit.rlim_cur < wanted + 64)
         return "the OS allows " + std::to_string(limit.rlim_cur) + " open files; " + std::to_string(wanted) +
-               " sockets were asked for, so some will fail (raise the hard limit: ulimit -Hn)";
+               " sockets were asked for, which leaves under 64 to spare: some may fail (raise the hard limit: ulimit -Hn)";
     return {};
 }
 
@@ -98,6 +98,11 @@ private:
     std::string query(Peer const& peer) const;
     void sample(std::optional<ProcessSample> Samples::*when);
     std::shared_ptr<BenchSocket> make_socket(std::size_t index, BenchSocket::Callbacks callbacks);
+    // A loopback relay is reached from a distinct loopback address per socket (see BenchSocket::start).
+    std::optional<net::ip::address> source_address(std::size_t index) const;
+    std::chrono::milliseconds open_timeout() const {
+        return std::chrono::milliseconds(std::int64_t(options_.open_timeout * 1000));
+    }
     void setup_finished();
     void open_sockets();
     void launch_more();
@@ -141,6 +146,13 @@ std::string Bench::query(Peer const& peer) const {
 void Bench::sample(std::optional<ProcessSample> Samples::*when) {
     self_.*when = sample_process(::getpid());
     if (options_.relay_pid) relay_.*when = sample_process(*options_.relay_pid);
+}
+
+std::optional<net::ip::address> Bench::source_address(std::size_t index) const {
+    auto const relay = target_.endpoint.address();
+    if (!relay.is_v4() || !relay.is_loopback()) return std::nullopt;
+    auto const n = static_cast<unsigned>(index % 65000 + 1);
+    return net::ip::make_address_v4(net::ip::address_v4::bytes_type{127, 1, static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)});
 }
 
 std::shared_ptr<BenchSocket> Bench::make_socket(std::size_t index, BenchSocket::Callbacks callbacks) {
@@ -190,7 +202,7 @@ void Bench::launch_more() {
                                           [this](BenchSocket& s, std::string_view p) { on_frame(s, p); },
                                           [this](BenchSocket& s, std::string const& why) { on_ended(s, why); }});
         ++in_flight_opens_;
-        peer.socket->start();
+        peer.socket->start(open_timeout(), source_address(index));
     }
 }
 
@@ -327,7 +339,7 @@ void Bench::reconnect_cycle(unsigned pair) {
                                               ++cycle_failures_;
                                               if (errors_.size() < 5) errors_.push_back("reconnect: " + why);
                                           }});
-        peer.socket->start();
+        peer.socket->start(open_timeout(), source_address(index));
     }
 }
 
@@ -450,8 +462,8 @@ int run_bench(BenchOptions const& options, std::ostream& out, std::string& error
         error = "--scenario must be idle, sustained, reconnect or fanout";
         return 2;
     }
-    if (options.pairs == 0 || options.rate <= 0 || options.duration <= 0 || options.batch == 0) {
-        error = "--pairs, --rate, --duration and --batch must be positive";
+    if (options.pairs == 0 || options.rate <= 0 || options.duration <= 0 || options.batch == 0 || options.open_timeout <= 0) {
+        error = "--pairs, --rate, --duration, --batch and --open-timeout must be positive";
         return 2;
     }
     if (options.cpu) {

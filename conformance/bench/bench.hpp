@@ -21,6 +21,7 @@ struct BenchOptions {
     unsigned fanout_clients = 4;          // clients per connection id in `fanout`
     double open_rate = 0;                 // sockets opened per second; 0: as fast as the batch allows
     unsigned batch = 256;                 // connection attempts in flight at once
+    double open_timeout = 10;             // seconds a socket may take to open before it counts as failed
     std::optional<pid_t> relay_pid;       // sample the relay's CPU and RSS from /proc
     std::optional<int> cpu;               // pin the bench to this core
     std::string json_path;                // also write the JSON report here ("-": stdout)

@@ -5,23 +5,42 @@
 
 #include <cstring>
 
+#include <netinet/in.h>
+
 namespace conformance::bench {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-constexpr std::size_t initial_read_buffer = 256 * 1024;
+// Small for idle sockets (thousands of them); doubled whenever a read fills it, up to a size that
+// takes a busy socket's backlog in one system call.
+constexpr std::size_t initial_read_buffer = 4 * 1024;
+constexpr std::size_t busy_read_buffer = 256 * 1024;
 // A fixed key is fine: the relay only checks that the accept header matches it.
 constexpr char const* handshake_key = "dGhlIHNhbXBsZSBub25jZQ==";
 }  // namespace
 
 BenchSocket::BenchSocket(net::io_context& ioc, tcp::endpoint relay, std::string host_header, std::string target,
                          Callbacks callbacks)
-    : socket_(ioc), relay_(relay), host_header_(std::move(host_header)), target_(std::move(target)),
+    : socket_(ioc), open_deadline_(ioc), relay_(relay), host_header_(std::move(host_header)), target_(std::move(target)),
       callbacks_(std::move(callbacks)), read_buffer_(initial_read_buffer) {}
 
-void BenchSocket::start() {
+void BenchSocket::start(std::chrono::milliseconds open_timeout, std::optional<net::ip::address> source) {
+    open_deadline_.expires_after(open_timeout);
+    open_deadline_.async_wait([self = shared_from_this(), open_timeout](boost::system::error_code ec) {
+        if (!ec && self->state_ != State::open)
+            self->end("no WebSocket handshake within " + std::to_string(open_timeout.count()) + " ms");
+    });
+    if (source) {
+        // Many connections from one address to one port make the kernel's search for a free source
+        // port slow (quadratic in the socket count); distinct loopback sources keep it short.
+        // IP_BIND_ADDRESS_NO_PORT leaves the port to connect(), which checks the whole 4-tuple.
+        boost::system::error_code ec;
+        socket_.open(relay_.protocol(), ec);
+        socket_.set_option(net::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ec);
+        socket_.bind(tcp::endpoint(*source, 0), ec);
+    }
     socket_.async_connect(relay_, [self = shared_from_this()](boost::system::error_code ec) { self->on_connect(ec); });
 }
 
@@ -65,7 +84,9 @@ void BenchSocket::read_more() {
 void BenchSocket::on_read(boost::system::error_code ec, std::size_t bytes) {
     if (state_ == State::ended) return;
     if (ec) return end(ec == net::error::eof ? "the relay ended the connection" : "read: " + ec.message());
+    bool const filled = read_end_ + bytes == read_buffer_.size();
     read_end_ += bytes;
+    if (filled && read_buffer_.size() < busy_read_buffer) read_buffer_.resize(read_buffer_.size() * 2);
     if (state_ == State::handshaking && !take_handshake_response()) {
         if (state_ != State::ended) read_more();
         return;
@@ -91,6 +112,7 @@ bool BenchSocket::take_handshake_response() {
     }
     read_begin_ += end_of_head + 4;
     state_ = State::open;
+    open_deadline_.cancel();
     if (callbacks_.opened) callbacks_.opened(*this);
     if (!writing_ && !pending_.empty()) flush();
     return true;
@@ -151,6 +173,7 @@ void BenchSocket::drop() { end("dropped by the bench"); }
 void BenchSocket::end(std::string const& why) {
     if (state_ == State::ended) return;
     state_ = State::ended;
+    open_deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
     if (callbacks_.ended) callbacks_.ended(*this, why);

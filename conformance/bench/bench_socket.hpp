@@ -6,9 +6,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +28,10 @@ public:
     BenchSocket(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint relay, std::string host_header,
                 std::string target, Callbacks callbacks);
 
-    void start();
+    // `source`: the local address to connect from (any loopback address can be, on Linux).
+    // A socket not open by `open_timeout` ends ("no WebSocket handshake within ..."): a relay out of
+    // file descriptors leaves connections waiting in its backlog for ever.
+    void start(std::chrono::milliseconds open_timeout, std::optional<boost::asio::ip::address> source = std::nullopt);
     // Queues a frame; frames queued while a write is in flight leave together in the next write.
     void send(Opcode opcode, std::string_view payload);
     void close();  // close frame, then the relay ends the connection (or the bench drops it later)
@@ -49,6 +55,7 @@ private:
     void end(std::string const& why);
 
     boost::asio::ip::tcp::socket socket_;
+    boost::asio::steady_timer open_deadline_;
     boost::asio::ip::tcp::endpoint relay_;
     std::string host_header_;
     std::string target_;

@@ -11,6 +11,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 
 namespace {
+constexpr std::size_t first_read_limit = 256;
 constexpr std::size_t read_chunk_limit = 1024 * 1024;
 constexpr std::uint64_t oversized_read_factor = 4;
 }
@@ -67,7 +68,10 @@ void WebSocketSession::do_read() {
     incoming_buffer_.emplace(incoming_);
     auto const max = hub_.options().max_message_bytes;
     // Read at most one byte past the cap, so an oversized message is seen without buffering it whole.
-    auto const limit = oversized_bytes_ ? read_chunk_limit : std::min(read_chunk_limit, max - std::min(max, incoming_.size()) + 1);
+    // A message's first read is small: Beast sizes the buffer by the limit before anything arrives,
+    // and most sockets sit idle most of the time.
+    auto const chunk = incoming_.empty() ? first_read_limit : read_chunk_limit;
+    auto const limit = oversized_bytes_ ? chunk : std::min(chunk, max - std::min(max, incoming_.size()) + 1);
     ws_.async_read_some(*incoming_buffer_, limit,
                         beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
