@@ -387,7 +387,8 @@ Json Bench::run() {
     report["options"] = {{"pairs", options_.pairs}, {"rate_per_socket", options_.rate}, {"payload_bytes", options_.payload},
                          {"duration_s", options_.duration}, {"warmup_s", options_.warmup},
                          {"fanout_clients", options_.fanout_clients}, {"open_rate", options_.open_rate},
-                         {"batch", options_.batch}};
+                         {"batch", options_.batch},
+                         {"open_timeout_s", options_.open_timeout}};
     report["sockets"] = {{"requested", peers_.size()}, {"opened", opened_}, {"failed", failed_},
                          {"setup_s", seconds_between(setup_start_, setup_end_)},
                          {"setup_per_s", double(opened_) / std::max(1e-9, seconds_between(setup_start_, setup_end_))}};

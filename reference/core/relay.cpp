@@ -129,7 +129,8 @@ void Relay::receive_v2(SocketId id, Socket const& socket, Frame const& frame) {
         return;
     }
     channel.pending.push_back(frame);
-    while (channel.pending.size() > options_.pending_frames_per_connection) channel.pending.pop_front();
+    auto const cap = options_.pending_frames_per_connection;
+    if (channel.pending.size() > cap) channel.pending.erase(channel.pending.begin(), channel.pending.end() - std::ptrdiff_t(cap));
 }
 
 Actions const& Relay::closed(SocketId id) {

@@ -6,7 +6,6 @@
 #include "protocol.hpp"
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -49,7 +48,7 @@ private:
     struct Channel {
         std::vector<SocketId> data;
         std::vector<SocketId> clients;
-        std::deque<Frame> pending;
+        std::vector<Frame> pending;  // not a deque: libstdc++'s allocates 576 bytes even when empty
     };
     // Everything that shares one (version, serverId). Vectors keep opening order, which sync reports.
     struct Session {

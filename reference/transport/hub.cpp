@@ -7,7 +7,7 @@
 namespace relay::transport {
 
 Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options)
-    : ioc_(ioc), relay_(relay), log_(log), options_(options) {}
+    : relay_(relay), log_(log), options_(options), timer_(ioc) {}
 
 std::string Hub::describe(core::SocketId id) const {
     auto const* info = relay_.info(id);
@@ -59,8 +59,8 @@ void Hub::closed(core::SocketId id, std::string_view how) {
 
 void Hub::shutdown(std::function<void()> done) {
     stopping_ = true;
-    for (auto& timer : timers_) timer->cancel();
-    timers_.clear();
+    timer_queue_.clear();
+    timer_.cancel();
     if (sockets_.empty()) {
         done();
         return;
@@ -95,11 +95,25 @@ void Hub::execute(core::Actions const& actions, WebSocketSession* source) {
 }
 
 void Hub::start_timer(core::StartTimerAction const& action) {
-    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, action.delay);
-    timers_.insert(timer);
-    timer->async_wait([this, timer, token = action.token](boost::system::error_code ec) {
-        if (timers_.erase(timer) == 0 || ec) return;
-        execute(relay_.timer_fired(token), nullptr);
+    auto const at = std::chrono::steady_clock::now() + action.delay;
+    bool const earliest = timer_queue_.empty() || at < timer_queue_.begin()->first;
+    timer_queue_.emplace(at, action.token);
+    if (earliest) arm_timer();
+}
+
+// One asio timer for the whole queue: thousands of watchdogs cost a map entry each, not a timer and
+// a pending wait each.
+void Hub::arm_timer() {
+    timer_.expires_at(timer_queue_.begin()->first);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;  // re-armed for an earlier deadline, or shut down
+        auto const now = std::chrono::steady_clock::now();
+        while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
+            auto token = std::move(timer_queue_.begin()->second);
+            timer_queue_.erase(timer_queue_.begin());
+            execute(relay_.timer_fired(token), nullptr);
+        }
+        if (!timer_queue_.empty()) arm_timer();
     });
 }
 

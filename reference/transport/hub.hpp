@@ -11,10 +11,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace relay::transport {
 
@@ -48,16 +48,17 @@ public:
 private:
     void execute(core::Actions const& actions, WebSocketSession* source);
     void start_timer(core::StartTimerAction const& action);
+    void arm_timer();
     std::string describe(core::SocketId id) const;
 
-    boost::asio::io_context& ioc_;
     core::Relay& relay_;
     Logger const& log_;
     TransportOptions options_;
     core::SocketId last_id_ = 0;
     WriteBatcher batcher_;
     std::unordered_map<core::SocketId, std::shared_ptr<WebSocketSession>> sockets_;
-    std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;
+    std::multimap<std::chrono::steady_clock::time_point, core::TimerToken> timer_queue_;
+    boost::asio::steady_timer timer_;
     std::vector<WebSocketSession*> congested_;
     std::function<void()> on_shutdown_done_;
     bool stopping_ = false;

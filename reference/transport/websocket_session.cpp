@@ -60,7 +60,10 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     };
     hub_.opened(shared_from_this(), admission_);
     admission_ = {};
-    do_read();
+    // Until its first bytes arrive, a socket only waits to become readable: a pending WebSocket read
+    // holds close to a kilobyte, which the many sockets that sit idle need not pay.
+    ws_.next_layer().next_layer().async_wait(boost::asio::socket_base::wait_read,
+                                             [self = shared_from_this()](beast::error_code) { self->do_read(); });
 }
 
 void WebSocketSession::do_read() {
