@@ -287,6 +287,8 @@ void Bench::on_tick() {
         // Each socket is offset by its share of one frame interval, so that the sockets take turns
         // instead of all sending on the same tick.
         auto const due = std::uint64_t(frames_due + double(index) / double(peers_.size()));
+        // A tick's frames for one socket leave in one system call.
+        BenchSocket::Cork cork(*peer.socket);
         while (peer.sent < due) {
             // A relay that cannot keep up makes the bench send less, never queue without bound.
             if (peer.socket->queued_bytes() > max_queued_per_socket) {

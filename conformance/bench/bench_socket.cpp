@@ -144,7 +144,11 @@ void BenchSocket::take_frames() {
 void BenchSocket::send(Opcode opcode, std::string_view payload) {
     if (state_ == State::ended) return;
     append_client_frame(pending_, opcode, payload);
-    if (state_ == State::open && !writing_) flush();
+    if (corks_ == 0) flush_if_idle();
+}
+
+void BenchSocket::flush_if_idle() {
+    if (state_ == State::open && !writing_ && !pending_.empty()) flush();
 }
 
 void BenchSocket::flush() {

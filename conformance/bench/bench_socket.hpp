@@ -35,6 +35,20 @@ public:
     // Queues a frame; frames queued while a write is in flight leave together in the next write.
     void send(Opcode opcode, std::string_view payload);
     void close();  // close frame, then the relay ends the connection (or the bench drops it later)
+
+    // While one is alive, sends only queue; the queue leaves in one write when it goes.
+    class Cork {
+    public:
+        explicit Cork(BenchSocket& socket) : socket_(socket) { ++socket_.corks_; }
+        ~Cork() {
+            if (--socket_.corks_ == 0) socket_.flush_if_idle();
+        }
+        Cork(Cork const&) = delete;
+        Cork& operator=(Cork const&) = delete;
+
+    private:
+        BenchSocket& socket_;
+    };
     void drop();
 
     bool is_open() const { return state_ == State::open; }
@@ -51,6 +65,7 @@ private:
     bool take_handshake_response();
     void take_frames();
     void flush();
+    void flush_if_idle();
     void on_written(boost::system::error_code ec, std::size_t);
     void end(std::string const& why);
 
@@ -70,6 +85,7 @@ private:
     std::string pending_;
     std::string in_flight_;
     bool writing_ = false;
+    int corks_ = 0;
 };
 
 }  // namespace conformance::bench
