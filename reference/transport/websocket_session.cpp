@@ -63,7 +63,13 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     // Until its first bytes arrive, a socket only waits to become readable: a pending WebSocket read
     // holds close to a kilobyte, which the many sockets that sit idle need not pay.
     ws_.next_layer().next_layer().async_wait(boost::asio::socket_base::wait_read,
-                                             [self = shared_from_this()](beast::error_code) { self->do_read(); });
+                                             [self = shared_from_this()](beast::error_code) { self->start_reading(); });
+}
+
+void WebSocketSession::start_reading() {
+    if (reading_) return;
+    reading_ = true;
+    do_read();
 }
 
 void WebSocketSession::do_read() {
@@ -123,6 +129,9 @@ void WebSocketSession::do_write() {
     writing_ = true;
     auto const& next = queue_.front();
     if (next.close) {
+        // The peer's answering close frame must reach a read (and control_callback), even on a
+        // socket that never sent anything, so that it counts as closed when that frame arrives.
+        start_reading();
         ws_.async_close(*next.close, beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
         return;
     }

@@ -42,6 +42,7 @@ private:
     };
 
     void on_accept(boost::beast::error_code ec);
+    void start_reading();  // the first read, once the socket becomes readable or is being closed
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void do_write();
@@ -61,6 +62,7 @@ private:
     std::uint64_t oversized_bytes_ = 0;  // size so far of a message over the cap, being dropped
     int holds_ = 0;  // slow readers this socket waits on before reading again
     bool read_paused_ = false;
+    bool reading_ = false;  // the read chain has started
     bool compressing_ = false;  // permessage-deflate was negotiated
 
     std::deque<Outgoing> queue_;
