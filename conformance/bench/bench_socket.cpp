@@ -63,7 +63,7 @@ void BenchSocket::on_handshake_written(boost::system::error_code ec, std::size_t
     in_flight_.clear();
     writing_ = false;
     if (ec) return end("handshake write: " + ec.message());
-    if (state_ == State::open && !pending_.empty()) flush();
+    flush_if_idle();
 }
 
 void BenchSocket::read_more() {
@@ -114,7 +114,7 @@ bool BenchSocket::take_handshake_response() {
     state_ = State::open;
     open_deadline_.cancel();
     if (callbacks_.opened) callbacks_.opened(*this);
-    if (!writing_ && !pending_.empty()) flush();
+    flush_if_idle();
     return true;
 }
 
@@ -164,7 +164,7 @@ void BenchSocket::on_written(boost::system::error_code ec, std::size_t) {
     writing_ = false;
     in_flight_.clear();
     if (ec) return end("write: " + ec.message());
-    if (!pending_.empty() && state_ == State::open) flush();
+    flush_if_idle();
 }
 
 void BenchSocket::close() {

@@ -10,10 +10,11 @@ namespace net = boost::asio;
 using boost::system::error_code;
 
 void WriteBatcher::flush() {
-    // Writes that finish at once may queue more; those wait for the next pass.
-    auto dirty = std::move(dirty_);
-    dirty_.clear();
-    for (auto& outbound : dirty) outbound->write_pending();
+    // Writes that finish at once may queue more; those wait for the next pass. Swapping keeps both
+    // vectors' capacity, so a pass allocates nothing here.
+    flushing_.swap(dirty_);
+    for (auto& outbound : flushing_) outbound->write_pending();
+    flushing_.clear();
 }
 
 char* OutboundBytes::owned_tail(std::size_t size) {

@@ -33,6 +33,7 @@ public:
 
 private:
     std::vector<std::shared_ptr<OutboundBytes>> dirty_;
+    std::vector<std::shared_ptr<OutboundBytes>> flushing_;
 };
 
 // A socket's queued bytes, shared with the write under way, which may finish after the stream is gone.
