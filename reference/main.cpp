@@ -100,10 +100,10 @@ int main(int argc, char** argv) {
         hub.shutdown([&] { ioc.stop(); });
     });
     // One pass: wait for something to happen, handle everything that is ready, then send what the
-    // pass queued, one system call per socket.
+    // pass queued, one system call per socket, and resume the reads that waited for the pass to end.
     while (ioc.run_one() > 0) {
         ioc.poll();
-        hub.batcher().flush();
+        hub.batcher().end_pass();
     }
     return 0;
 }

@@ -9,15 +9,16 @@ namespace relay::transport {
 namespace net = boost::asio;
 using boost::system::error_code;
 
-void WriteBatcher::flush() {
-    // Writes that finish at once may queue more; those wait for the next pass. Swapping keeps both
-    // vectors' capacity, so a pass allocates nothing here.
-    flushing_.swap(dirty_);
-    for (auto& outbound : flushing_) outbound->write_pending();
-    flushing_.clear();
+void PassBatcher::end_pass() {
+    writing_.swap(writers_);
+    for (auto& socket : writing_) socket->write_pending();
+    writing_.clear();
+    starting_.swap(readers_);
+    for (auto& start : starting_) std::move(start)();
+    starting_.clear();
 }
 
-char* OutboundBytes::owned_tail(std::size_t size) {
+char* BatchedSocket::owned_tail(std::size_t size) {
     if (pending_.empty() || pending_.back().shared) pending_.emplace_back();
     auto& owned = pending_.back().owned;
     auto const at = owned.size();
@@ -25,7 +26,7 @@ char* OutboundBytes::owned_tail(std::size_t size) {
     return owned.data() + at;
 }
 
-void OutboundBytes::send_frame(bool binary, std::shared_ptr<std::string const> const& payload) {
+void BatchedSocket::send_frame(bool binary, std::shared_ptr<std::string const> const& payload) {
     if (error_) return;
     auto const size = payload->size();
     unsigned char header[10];
@@ -54,18 +55,18 @@ void OutboundBytes::send_frame(bool binary, std::shared_ptr<std::string const> c
     schedule();
 }
 
-void OutboundBytes::flush_then(FlushHandler done) {
+void BatchedSocket::flush_then(FlushHandler done) {
     flushed_.emplace(std::move(done));
     finish_flush_if_done();
 }
 
-void OutboundBytes::schedule() {
+void BatchedSocket::schedule() {
     if (scheduled_ || writing_) return;
     scheduled_ = true;
-    batcher_.add(shared_from_this());
+    batcher_.write_later(shared_from_this());
 }
 
-void OutboundBytes::write_pending() {
+void BatchedSocket::write_pending() {
     scheduled_ = false;
     if (writing_ || pending_.empty() || error_) return;
     pending_.swap(in_flight_);
@@ -76,7 +77,7 @@ void OutboundBytes::write_pending() {
     net::async_write(socket, gather_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
 }
 
-void OutboundBytes::on_written(error_code ec) {
+void BatchedSocket::on_written(error_code ec) {
     writing_ = false;
     for (auto const& chunk : in_flight_) queued_ -= chunk.shared ? chunk.shared->size() : chunk.owned.size();
     in_flight_.clear();
@@ -94,11 +95,11 @@ void OutboundBytes::on_written(error_code ec) {
     if (on_sent) on_sent();
 }
 
-void OutboundBytes::complete(WriteHandler handler, error_code ec, std::size_t size) {
+void BatchedSocket::complete(WriteHandler handler, error_code ec, std::size_t size) {
     net::post(socket.get_executor(), boost::beast::bind_front_handler(std::move(handler), ec, size));
 }
 
-void OutboundBytes::finish_flush_if_done() {
+void BatchedSocket::finish_flush_if_done() {
     if (!flushed_ || writing_ || (!pending_.empty() && !error_)) return;
     net::post(socket.get_executor(), boost::beast::bind_front_handler(std::move(*std::exchange(flushed_, std::nullopt)), error_));
 }

@@ -1,18 +1,21 @@
-// The layer under Beast's WebSocket stream. Reads go straight to the socket. Writes are gathered:
-// whatever is queued for a socket during one pass of the event loop over ready events leaves in one
-// system call at the end of the pass. One sendmsg per forwarded frame was most of the relay's CPU
-// time under load (docs/performance.md). Bytes leave in exactly the order they were queued, whether
-// Beast wrote them (control frames, compressed messages) or the session framed them (send_frame).
+// The layer under Beast's WebSocket stream, batching system calls per pass of the event loop (one
+// pass handles every ready event). Writes are gathered: whatever is queued for a socket during a pass
+// leaves in one system call at the end of it. A read that drains the socket defers the next one to
+// the end of the pass, when the socket has usually received more. One sendmsg per forwarded frame,
+// and one recvmsg per arriving segment plus one that found nothing, were most of the relay's CPU time
+// under load (docs/performance.md). Bytes leave in exactly the order they were queued, whether Beast
+// wrote them (control frames, compressed messages) or the session framed them (send_frame).
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+
+#include "socket.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -23,21 +26,27 @@
 
 namespace relay::transport {
 
-class OutboundBytes;
+class BatchedSocket;
 
-// Collects the sockets that have bytes to send; the event loop calls flush() after each pass.
-class WriteBatcher {
+// What the event loop does at the end of each pass (main() calls end_pass()): send what each socket
+// gathered, then start the reads that were deferred.
+class PassBatcher {
 public:
-    void add(std::shared_ptr<OutboundBytes> outbound) { dirty_.push_back(std::move(outbound)); }
-    void flush();
+    using Read = boost::asio::any_completion_handler<void()>;
+
+    void write_later(std::shared_ptr<BatchedSocket> socket) { writers_.push_back(std::move(socket)); }
+    void read_later(Read start) { readers_.push_back(std::move(start)); }
+    void end_pass();
 
 private:
-    std::vector<std::shared_ptr<OutboundBytes>> dirty_;
-    std::vector<std::shared_ptr<OutboundBytes>> flushing_;
+    // Each list is swapped with its second before use, so what the pass's end itself queues waits for
+    // the next pass, and both keep their capacity: a pass allocates nothing here.
+    std::vector<std::shared_ptr<BatchedSocket>> writers_, writing_;
+    std::vector<Read> readers_, starting_;
 };
 
-// A socket's queued bytes, shared with the write under way, which may finish after the stream is gone.
-class OutboundBytes : public std::enable_shared_from_this<OutboundBytes> {
+// A socket and its queued bytes, shared with the I/O under way, which may finish after the stream is gone.
+class BatchedSocket : public std::enable_shared_from_this<BatchedSocket> {
 public:
     using WriteHandler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
     using FlushHandler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
@@ -48,10 +57,25 @@ public:
     // copy into the gathered bytes costs less than one more iovec and reference count per frame.
     static constexpr std::size_t shared_payload_bytes = 1024;
 
-    OutboundBytes(boost::asio::ip::tcp::socket&& socket, WriteBatcher& batcher) : socket(std::move(socket)), batcher_(batcher) {}
+    BatchedSocket(Socket&& socket, PassBatcher& batcher) : socket(std::move(socket)), batcher_(batcher) {}
 
-    boost::asio::ip::tcp::socket socket;
+    Socket socket;
     std::function<void()> on_sent;  // after each completed write, to let held-back readers go
+
+    // At once, unless the last read drained the socket: then at the end of the pass.
+    template <class MutableBuffers, class Handler>
+    void read_some(MutableBuffers const& buffers, Handler handler) {
+        auto start = [self = shared_from_this(), buffers, handler = std::move(handler)]() mutable {
+            auto const size = boost::asio::buffer_size(buffers);
+            self->socket.async_read_some(buffers, [self, size, handler = std::move(handler)](boost::system::error_code ec,
+                                                                                            std::size_t bytes) mutable {
+                self->drained_ = !ec && bytes < size;
+                std::move(handler)(ec, bytes);
+            });
+        };
+        if (drained_) return batcher_.read_later(std::move(start));
+        start();
+    }
 
     template <class ConstBuffers>
     void write_some(ConstBuffers const& data, WriteHandler handler) {
@@ -86,12 +110,13 @@ private:
     void complete(WriteHandler handler, boost::system::error_code ec, std::size_t size);
     void finish_flush_if_done();
 
-    WriteBatcher& batcher_;
+    PassBatcher& batcher_;
     std::vector<Chunk> pending_, in_flight_;
     std::vector<boost::asio::const_buffer> gather_;
     std::size_t queued_ = 0;  // pending and in flight
     bool writing_ = false;
     bool scheduled_ = false;
+    bool drained_ = false;  // the last read took less than it asked for
     boost::system::error_code error_;
     std::optional<Blocked> blocked_;  // Beast has at most one write under way
     std::optional<FlushHandler> flushed_;
@@ -100,36 +125,38 @@ private:
 // What Beast's websocket::stream sits on.
 class CoalescingStream {
 public:
-    using executor_type = boost::asio::ip::tcp::socket::executor_type;
+    using executor_type = Executor;
 
-    CoalescingStream(boost::asio::ip::tcp::socket&& socket, WriteBatcher& batcher)
-        : outbound_(std::make_shared<OutboundBytes>(std::move(socket), batcher)) {}
+    CoalescingStream(Socket&& socket, PassBatcher& batcher)
+        : socket_(std::make_shared<BatchedSocket>(std::move(socket), batcher)) {}
 
-    executor_type get_executor() noexcept { return outbound_->socket.get_executor(); }
-    boost::asio::ip::tcp::socket& next_layer() noexcept { return outbound_->socket; }
-    OutboundBytes& outbound() noexcept { return *outbound_; }
-    OutboundBytes const& outbound() const noexcept { return *outbound_; }
+    executor_type get_executor() noexcept { return socket_->socket.get_executor(); }
+    Socket& next_layer() noexcept { return socket_->socket; }
+    BatchedSocket& batched() noexcept { return *socket_; }
+    BatchedSocket const& batched() const noexcept { return *socket_; }
 
     template <class MutableBuffers, class ReadToken>
     auto async_read_some(MutableBuffers const& buffers, ReadToken&& token) {
-        return outbound_->socket.async_read_some(buffers, std::forward<ReadToken>(token));
+        return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
+            [socket = socket_](auto handler, MutableBuffers const& data) { socket->read_some(data, std::move(handler)); },
+            token, buffers);
     }
 
     template <class ConstBuffers, class WriteToken>
     auto async_write_some(ConstBuffers const& buffers, WriteToken&& token) {
         return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
-            [out = outbound_](auto handler, ConstBuffers const& data) { out->write_some(data, std::move(handler)); }, token,
-            buffers);
+            [socket = socket_](auto handler, ConstBuffers const& data) { socket->write_some(data, std::move(handler)); },
+            token, buffers);
     }
 
 private:
-    std::shared_ptr<OutboundBytes> outbound_;
+    std::shared_ptr<BatchedSocket> socket_;
 };
 
 // Beast's closing handshake ends with a teardown: what is still queued goes out first.
 template <class TeardownHandler>
 void async_teardown(boost::beast::role_type role, CoalescingStream& stream, TeardownHandler&& handler) {
-    stream.outbound().flush_then([role, &stream, h = std::forward<TeardownHandler>(handler)](boost::system::error_code) mutable {
+    stream.batched().flush_then([role, &stream, h = std::forward<TeardownHandler>(handler)](boost::system::error_code) mutable {
         boost::beast::websocket::async_teardown(role, stream.next_layer(), std::move(h));
     });
 }

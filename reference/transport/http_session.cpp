@@ -15,7 +15,7 @@ constexpr std::size_t body_limit = 1024 * 1024;
 constexpr std::chrono::seconds request_timeout{30};
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
+HttpSession::HttpSession(Socket&& socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
 
 void HttpSession::run() { do_read(); }
 
@@ -31,7 +31,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) {
         if (ec != http::error::end_of_stream && ec != beast::error::timeout)
             hub_.log().log(LogLevel::debug, "http request failed: " + ec.message());
-        stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+        stream_.socket().shutdown(Socket::shutdown_send, ec);
         return;
     }
     auto request = parser_->release();
@@ -72,7 +72,7 @@ void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
     response_.reset();
     if (ec) return;
     if (keep_alive) return do_read();
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(Socket::shutdown_send, ec);
 }
 
 }  // namespace relay::transport

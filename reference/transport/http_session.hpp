@@ -2,7 +2,8 @@
 // answers itself (keeping the connection alive if asked), hands upgrades to a WebSocketSession.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
+#include "socket.hpp"
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -15,7 +16,7 @@ class Hub;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(boost::asio::ip::tcp::socket&& socket, Hub& hub);
+    HttpSession(Socket&& socket, Hub& hub);
     void run();
 
 private:
@@ -23,7 +24,7 @@ private:
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
 
-    boost::beast::tcp_stream stream_;
+    HttpStream stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;

@@ -34,7 +34,8 @@ public:
     Logger const& log() const { return log_; }
     core::SocketId next_id() { return ++last_id_; }
     // Output gathered during a pass of the event loop; main() flushes it after every pass.
-    WriteBatcher& batcher() { return batcher_; }
+    // The I/O batched per pass of the event loop; main() ends every pass.
+    PassBatcher& batcher() { return batcher_; }
 
     void opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission);
     void received(WebSocketSession& source, core::Frame frame);
@@ -55,7 +56,7 @@ private:
     Logger const& log_;
     TransportOptions options_;
     core::SocketId last_id_ = 0;
-    WriteBatcher batcher_;
+    PassBatcher batcher_;
     std::unordered_map<core::SocketId, std::shared_ptr<WebSocketSession>> sockets_;
     std::multimap<std::chrono::steady_clock::time_point, core::TimerToken> timer_queue_;
     boost::asio::steady_timer timer_;

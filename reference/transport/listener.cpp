@@ -8,7 +8,7 @@
 namespace relay::transport {
 
 Listener::Listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint endpoint, Hub& hub)
-    : ioc_(ioc), acceptor_(ioc), retry_(ioc), hub_(hub) {
+    : acceptor_(ioc), retry_(ioc), hub_(hub) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -24,10 +24,10 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-    acceptor_.async_accept(ioc_, boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    acceptor_.async_accept(boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 
-void Listener::on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
+void Listener::on_accept(boost::system::error_code ec, Socket socket) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (ec) {
         // Running out of file descriptors must not stop the relay: say so, wait a moment, accept again.

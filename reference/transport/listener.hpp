@@ -2,8 +2,9 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "socket.hpp"
 
 #include <memory>
 
@@ -22,10 +23,9 @@ public:
 
 private:
     void do_accept();
-    void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+    void on_accept(boost::system::error_code ec, Socket socket);
 
-    boost::asio::io_context& ioc_;
-    boost::asio::ip::tcp::acceptor acceptor_;
+    Acceptor acceptor_;
     boost::asio::steady_timer retry_;
     Hub& hub_;
 };

@@ -16,7 +16,7 @@ constexpr std::size_t read_chunk_limit = 1024 * 1024;
 constexpr std::uint64_t oversized_read_factor = 4;
 }
 
-WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission)
+WebSocketSession::WebSocketSession(Socket&& socket, Hub& hub, core::Admission admission)
     : ws_(std::move(socket), hub.batcher()), hub_(hub), id_(hub.next_id()), admission_(std::move(admission)) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
@@ -55,7 +55,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
         if (kind == websocket::frame_type::close) finish({});
     });
-    ws_.next_layer().outbound().on_sent = [weak = weak_from_this()] {
+    ws_.next_layer().batched().on_sent = [weak = weak_from_this()] {
         if (auto self = weak.lock(); self && !self->congested()) self->wake_waiters();
     };
     hub_.opened(shared_from_this(), admission_);
@@ -112,7 +112,7 @@ void WebSocketSession::send(core::Frame const& frame) {
     if (finished_ || close_queued_) return;
     // Uncompressed frames are framed here and gathered with the socket's other output; with
     // permessage-deflate, Beast compresses them one message at a time.
-    if (!compressing_) return ws_.next_layer().outbound().send_frame(frame.binary, frame.payload);
+    if (!compressing_) return ws_.next_layer().batched().send_frame(frame.binary, frame.payload);
     queued_bytes_ += frame.payload->size();
     queue_.push_back(Outgoing{frame, std::nullopt});
     if (!writing_) do_write();
@@ -160,7 +160,7 @@ void WebSocketSession::on_close(beast::error_code ec) {
 }
 
 bool WebSocketSession::congested() const {
-    return queued_bytes_ + ws_.next_layer().outbound().queued_bytes() > hub_.options().max_queue_bytes;
+    return queued_bytes_ + ws_.next_layer().batched().queued_bytes() > hub_.options().max_queue_bytes;
 }
 
 void WebSocketSession::hold_reads_until_drained(std::shared_ptr<WebSocketSession> const& reader) {

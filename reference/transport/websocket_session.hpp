@@ -22,7 +22,7 @@ class Hub;
 
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 public:
-    WebSocketSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, core::Admission admission);
+    WebSocketSession(Socket&& socket, Hub& hub, core::Admission admission);
 
     void run(boost::beast::http::request<boost::beast::http::string_body> request);
     core::SocketId id() const { return id_; }

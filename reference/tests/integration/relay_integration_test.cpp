@@ -126,6 +126,39 @@ TEST_F(RelayIntegration, V2_Lifecycle) {
     EXPECT_EQ(control.next_text(), R"({"type":"disconnected","connectionId":"c1"})");
 }
 
+// Sizes around each frame-header boundary and large ones that arrive over many reads: the relay
+// batches its reads and writes per event-loop pass, and none of that may split, merge or reorder.
+TEST_F(RelayIntegration, V2_FWD_1_MixedSizesArriveWholeAndInOrderBothWays) {
+    auto control = v2("server");
+    control.next();
+    auto client = v2("client", "mix");
+    control.next();
+    auto data = v2("server", "mix");
+    std::size_t const sizes[] = {0, 1, 125, 126, 65535, 65536, 700 * 1024, 3, 2 * 1024 * 1024, 64};
+    auto message = [](std::size_t size, int index, char side) {
+        std::string m(size, static_cast<char>('a' + index % 26));
+        return m.replace(0, std::min<std::size_t>(size, 4), std::string(1, side) + std::to_string(index % 100), 0,
+                         std::min<std::size_t>(size, 4));
+    };
+    int const rounds = 3;
+    for (int r = 0; r < rounds; ++r) {
+        for (int i = 0; i < 10; ++i) {
+            client.send_binary(message(sizes[i], r * 10 + i, 'c'));
+            data.send_text(message(sizes[(i + 5) % 10], r * 10 + i, 'd'));
+        }
+    }
+    for (int n = 0; n < rounds * 10; ++n) {
+        auto up = data.next(10s);
+        ASSERT_EQ(up.kind, Kind::message) << "upstream " << n << ": " << up;
+        EXPECT_TRUE(up.binary);
+        ASSERT_EQ(up.payload, message(sizes[n % 10], n, 'c')) << "upstream message " << n;
+        auto down = client.next(10s);
+        ASSERT_EQ(down.kind, Kind::message) << "downstream " << n << ": " << down;
+        EXPECT_FALSE(down.binary);
+        ASSERT_EQ(down.payload, message(sizes[(n % 10 + 5) % 10], n, 'd')) << "downstream message " << n;
+    }
+}
+
 TEST_F(RelayIntegration, V2_CLOSE_3_ReplacementCascadeOverSockets) {
     auto control = v2("server");
     control.next();
