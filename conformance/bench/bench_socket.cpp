@@ -21,10 +21,17 @@ constexpr std::size_t busy_read_buffer = 256 * 1024;
 constexpr char const* handshake_key = "dGhlIHNhbXBsZSBub25jZQ==";
 }  // namespace
 
-BenchSocket::BenchSocket(net::io_context& ioc, tcp::endpoint relay, std::string host_header, std::string target,
-                         Callbacks callbacks)
-    : socket_(ioc), open_deadline_(ioc), relay_(relay), host_header_(std::move(host_header)), target_(std::move(target)),
-      callbacks_(std::move(callbacks)), read_buffer_(initial_read_buffer) {}
+void DeferredReads::start_all() {
+    starting_.swap(waiting_);
+    for (auto& socket : starting_) socket->start_read();
+    starting_.clear();
+}
+
+BenchSocket::BenchSocket(net::io_context& ioc, DeferredReads& deferred_reads, tcp::endpoint relay, std::string host_header,
+                         std::string target, Callbacks callbacks)
+    : socket_(ioc), open_deadline_(ioc), deferred_reads_(deferred_reads), relay_(relay),
+      host_header_(std::move(host_header)), target_(std::move(target)), callbacks_(std::move(callbacks)),
+      read_buffer_(initial_read_buffer) {}
 
 void BenchSocket::start(std::chrono::milliseconds open_timeout, std::optional<net::ip::address> source) {
     open_deadline_.expires_after(open_timeout);
@@ -75,6 +82,12 @@ void BenchSocket::read_more() {
         read_begin_ = 0;
         if (read_end_ == read_buffer_.size()) read_buffer_.resize(read_buffer_.size() * 2);
     }
+    if (drained_) return deferred_reads_.add(shared_from_this());
+    start_read();
+}
+
+void BenchSocket::start_read() {
+    if (state_ == State::ended) return;
     socket_.async_read_some(net::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_),
                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                                 self->on_read(ec, n);
@@ -85,6 +98,7 @@ void BenchSocket::on_read(boost::system::error_code ec, std::size_t bytes) {
     if (state_ == State::ended) return;
     if (ec) return end(ec == net::error::eof ? "the relay ended the connection" : "read: " + ec.message());
     bool const filled = read_end_ + bytes == read_buffer_.size();
+    drained_ = !filled;
     read_end_ += bytes;
     if (filled && read_buffer_.size() < busy_read_buffer) read_buffer_.resize(read_buffer_.size() * 2);
     if (state_ == State::handshaking && !take_handshake_response()) {
