@@ -17,6 +17,7 @@ namespace {
 // takes a busy socket's backlog in one system call.
 constexpr std::size_t initial_read_buffer = 4 * 1024;
 constexpr std::size_t busy_read_buffer = 256 * 1024;
+constexpr std::size_t small_carry = 4 * 1024;
 // A fixed key is fine: the relay only checks that the accept header matches it.
 constexpr char const* handshake_key = "dGhlIHNhbXBsZSBub25jZQ==";
 }  // namespace
@@ -74,14 +75,16 @@ void BenchSocket::on_handshake_written(boost::system::error_code ec, std::size_t
 }
 
 void BenchSocket::read_more() {
-    if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
-    if (read_end_ == read_buffer_.size()) {
-        // Compact, and grow only when one frame is larger than the whole buffer.
-        std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, read_end_ - read_begin_);
-        read_end_ -= read_begin_;
+    auto const carried = read_end_ - read_begin_;  // the start of a frame not all here yet
+    // Moving a few bytes to the front now is cheap, and spares moving a large frame's first part
+    // when the buffer fills. When it has to move that much, the buffer grows, so it happens rarely.
+    if (read_begin_ > 0 && (carried <= small_carry || read_end_ == read_buffer_.size())) {
+        std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, carried);
+        read_end_ = carried;
         read_begin_ = 0;
-        if (read_end_ == read_buffer_.size()) read_buffer_.resize(read_buffer_.size() * 2);
+        if (carried > read_buffer_.size() / 4) read_buffer_.resize(read_buffer_.size() * 2);
     }
+    if (read_end_ == read_buffer_.size()) read_buffer_.resize(read_buffer_.size() * 2);  // one frame fills it
     if (drained_) return deferred_reads_.add(shared_from_this());
     start_read();
 }
@@ -155,9 +158,14 @@ void BenchSocket::take_frames() {
     }
 }
 
-void BenchSocket::send(Opcode opcode, std::string_view payload) {
+void BenchSocket::send(Opcode opcode, std::string_view payload, std::string_view shared_tail) {
     if (state_ == State::ended) return;
-    append_client_frame(pending_, opcode, payload);
+    append_client_frame_header(pending_, opcode, payload.size() + shared_tail.size());
+    pending_ += payload;
+    if (!shared_tail.empty()) {
+        pending_tails_.push_back({pending_.size(), shared_tail});
+        shared_queued_ += shared_tail.size();
+    }
     if (corks_ == 0) flush_if_idle();
 }
 
@@ -168,8 +176,18 @@ void BenchSocket::flush_if_idle() {
 void BenchSocket::flush() {
     std::swap(in_flight_, pending_);
     pending_.clear();
+    std::swap(in_flight_tails_, pending_tails_);
+    pending_tails_.clear();
+    gather_.clear();
+    std::size_t at = 0;
+    for (auto const& tail : in_flight_tails_) {
+        gather_.push_back(net::buffer(in_flight_.data() + at, tail.at - at));
+        gather_.push_back(net::buffer(tail.bytes.data(), tail.bytes.size()));
+        at = tail.at;
+    }
+    gather_.push_back(net::buffer(in_flight_.data() + at, in_flight_.size() - at));
     writing_ = true;
-    net::async_write(socket_, net::buffer(in_flight_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+    net::async_write(socket_, gather_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
         self->on_written(ec, n);
     });
 }
@@ -177,6 +195,8 @@ void BenchSocket::flush() {
 void BenchSocket::on_written(boost::system::error_code ec, std::size_t) {
     writing_ = false;
     in_flight_.clear();
+    for (auto const& tail : in_flight_tails_) shared_queued_ -= tail.bytes.size();
+    in_flight_tails_.clear();
     if (ec) return end("write: " + ec.message());
     flush_if_idle();
 }

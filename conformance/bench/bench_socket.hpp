@@ -51,7 +51,9 @@ public:
     // file descriptors leaves connections waiting in its backlog for ever.
     void start(std::chrono::milliseconds open_timeout, std::optional<boost::asio::ip::address> source = std::nullopt);
     // Queues a frame; frames queued while a write is in flight leave together in the next write.
-    void send(Opcode opcode, std::string_view payload);
+    // `shared_tail`, if given, ends the frame's payload and is written from where it lies, without a
+    // copy: it must stay as it is until the socket has written it.
+    void send(Opcode opcode, std::string_view payload, std::string_view shared_tail = {});
     void close();  // close frame, then the relay ends the connection (or the bench drops it later)
 
     // While one is alive, sends only queue; the queue leaves in one write when it goes.
@@ -70,7 +72,7 @@ public:
     void drop();
 
     bool is_open() const { return state_ == State::open; }
-    std::size_t queued_bytes() const { return pending_.size() + in_flight_.size(); }
+    std::size_t queued_bytes() const { return pending_.size() + in_flight_.size() + shared_queued_; }
     int tag = 0;  // the owner's index for this socket
 
 private:
@@ -105,8 +107,15 @@ private:
     bool drained_ = false;  // the last read took less than it asked for
     std::string message_;  // a fragmented message being put together
 
+    struct SharedTail {
+        std::size_t at;  // where in `pending_` it goes
+        std::string_view bytes;
+    };
     std::string pending_;
     std::string in_flight_;
+    std::vector<SharedTail> pending_tails_, in_flight_tails_;
+    std::vector<boost::asio::const_buffer> gather_;
+    std::size_t shared_queued_ = 0;
     bool writing_ = false;
     int corks_ = 0;
 };

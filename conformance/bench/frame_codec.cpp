@@ -5,8 +5,12 @@
 namespace conformance::bench {
 
 void append_client_frame(std::string& out, Opcode opcode, std::string_view payload) {
+    append_client_frame_header(out, opcode, payload.size());
+    out += payload;
+}
+
+void append_client_frame_header(std::string& out, Opcode opcode, std::size_t size) {
     out += char(0x80 | std::uint8_t(opcode));
-    auto const size = payload.size();
     if (size < 126) {
         out += char(0x80 | size);
     } else if (size <= 0xffff) {
@@ -18,7 +22,6 @@ void append_client_frame(std::string& out, Opcode opcode, std::string_view paylo
         for (int shift = 56; shift >= 0; shift -= 8) out += char((std::uint64_t(size) >> shift) & 0xff);
     }
     out.append(4, '\0');  // the all-zero masking key
-    out += payload;
 }
 
 std::optional<DecodedFrame> decode_server_frame(std::string_view buffer) {

@@ -15,6 +15,8 @@ enum class Opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close
 
 // Appends one complete, masked client frame to `out`.
 void append_client_frame(std::string& out, Opcode opcode, std::string_view payload);
+// Appends the header of a masked client frame whose payload, `payload_size` bytes, the caller sends next.
+void append_client_frame_header(std::string& out, Opcode opcode, std::size_t payload_size);
 
 struct DecodedFrame {
     Opcode opcode;

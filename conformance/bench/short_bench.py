@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A short run of every bench scenario against the reference relay, for CI (CTest label `bench`).
+"""A short run of every bench scenario (and of 1 MiB frames) against the reference relay, for CI (CTest label `bench`).
 
 Prints the figures and fails only on gross regressions: the thresholds are far below what the relay
 does on a loaded 2-core machine (docs/performance.md), so timing noise cannot trip them.
@@ -57,6 +57,11 @@ def main(relay_binary, runner):
         if frames["lost"] or frames["steady_delivered_per_s"] < MIN_SUSTAINED_FRAMES_PER_S:
             problems.append(f"sustained: {frames['steady_delivered_per_s']:.0f} frames/s delivered, {frames['lost']} lost; "
                             f"expected at least {MIN_SUSTAINED_FRAMES_PER_S} frames/s and none lost")
+        large = bench(runner, url, relay.pid, "--scenario", "sustained", "--pairs", "2", "--rate", "50",
+                      "--payload", "1048576", "--duration", "2", "--warmup", "0.5")
+        if large["frames"]["lost"] or large["frames"]["out_of_order"] or not large["frames"]["steady_delivered"]:
+            problems.append(f"1 MiB frames: {large['frames']['steady_delivered']} delivered, {large['frames']['lost']} lost, "
+                            f"{large['frames']['out_of_order']} out of order; expected some delivered, none lost or reordered")
         idle = bench(runner, url, relay.pid, "--scenario", "idle", "--pairs", "2000", "--duration", "1")
         if idle["sockets"]["failed"]:
             problems.append(f"idle: {idle['sockets']['failed']} of {idle['sockets']['requested']} sockets failed to open")
