@@ -74,14 +74,13 @@ void WebSocketSession::start_reading() {
 
 void WebSocketSession::do_read() {
     if (finished_) return;
-    incoming_buffer_.emplace(incoming_);
     auto const max = hub_.options().max_message_bytes;
     // Read at most one byte past the cap, so an oversized message is seen without buffering it whole.
     // A message's first read is small: Beast sizes the buffer by the limit before anything arrives,
     // and most sockets sit idle most of the time.
     auto const chunk = incoming_.empty() ? first_read_limit : read_chunk_limit;
     auto const limit = oversized_bytes_ ? chunk : std::min(chunk, max - std::min(max, incoming_.size()) + 1);
-    ws_.async_read_some(*incoming_buffer_, limit,
+    ws_.async_read_some(incoming_, limit,
                         beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
@@ -99,8 +98,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     }
     if (!ws_.is_message_done()) return do_read();
 
-    auto frame = core::Frame{std::make_shared<std::string const>(std::move(incoming_)), ws_.got_binary()};
-    incoming_.clear();
+    auto frame = core::Frame{std::make_shared<std::string const>(incoming_.take()), ws_.got_binary()};
     hub_.received(*this, std::move(frame));
     if (holds_ > 0)
         read_paused_ = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "coalescing_stream.hpp"
+#include "message_buffer.hpp"
 #include "core/protocol.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -57,8 +58,7 @@ private:
     core::SocketId id_;
     core::Admission admission_;
 
-    std::string incoming_;
-    std::optional<boost::asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> incoming_buffer_;
+    MessageBuffer incoming_;
     std::uint64_t oversized_bytes_ = 0;  // size so far of a message over the cap, being dropped
     int holds_ = 0;  // slow readers this socket waits on before reading again
     bool read_paused_ = false;
