@@ -3,11 +3,20 @@
 #include <boost/asio/write.hpp>
 
 #include <cstring>
+#include <limits>
 
 namespace relay::transport {
 
 namespace net = boost::asio;
 using boost::system::error_code;
+
+namespace {
+// asio::async_write's default (transfer_all) offers the socket at most 64 KiB per system call: sixteen
+// sendmsg calls for each megabyte. This offers all that is left, as far as the socket takes it.
+std::size_t as_much_as_the_socket_takes(error_code const& ec, std::size_t) {
+    return ec ? 0 : std::numeric_limits<std::size_t>::max();
+}
+}  // namespace
 
 void PassBatcher::end_pass() {
     writing_.swap(writers_);
@@ -74,7 +83,8 @@ void BatchedSocket::write_pending() {
     for (auto const& chunk : in_flight_)
         gather_.push_back(chunk.shared ? net::buffer(*chunk.shared) : net::buffer(chunk.owned));
     writing_ = true;
-    net::async_write(socket, gather_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
+    net::async_write(socket, gather_, as_much_as_the_socket_takes,
+                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
 }
 
 void BatchedSocket::on_written(error_code ec) {
