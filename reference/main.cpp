@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <sys/resource.h>
+
 namespace net = boost::asio;
 using namespace relay;
 
@@ -24,6 +26,19 @@ namespace {
 std::int64_t unix_millis() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Every WebSocket is an open file, and many systems start processes with a soft limit of 1,024 open
+// files while allowing far more: take all that the hard limit allows. Returns the limit in force.
+rlim_t raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur;
 }
 
 std::string ws_url(net::ip::tcp::endpoint const& endpoint) {
@@ -67,6 +82,7 @@ int main(int argc, char** argv) {
     }
 
     transport::Logger logger(*transport::parse_log_level(log_level));
+    auto const open_files = raise_open_file_limit();
     boost::system::error_code ec;
     auto address = net::ip::make_address(host, ec);
     if (ec) {
@@ -86,6 +102,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::cout << ws_url(listener->local_endpoint()) << std::endl;
+    logger.log(transport::LogLevel::info, "open-file limit " + std::to_string(open_files) +
+                                              ": about that many sockets at once (ulimit -Hn raises it)");
     listener->run();
 
     net::signal_set signals(ioc, SIGINT, SIGTERM);

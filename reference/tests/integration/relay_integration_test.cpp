@@ -8,7 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
+#include <sstream>
+
+#include <sys/resource.h>
 
 using namespace relay::testing;
 using Kind = Event::Kind;
@@ -234,6 +238,28 @@ TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
     EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"after"})");
     data.send_text("still open");
     EXPECT_TRUE(data.quiet_for(500ms)) << "the data socket must not be closed by the dropped client";
+}
+
+// Many systems start processes with a soft limit of 1,024 open files: the relay must not stop there.
+TEST(RelayLimits, RaisesItsOpenFileLimitToTheHardLimit) {
+    rlimit ours{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &ours), 0);
+    if (ours.rlim_max <= 256) GTEST_SKIP() << "the hard limit here is " << ours.rlim_max;
+    rlimit low = ours;
+    low.rlim_cur = 256;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    RelayProcess relay;  // starts with the low soft limit, and has raised it once it prints its URL
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &ours), 0);
+
+    std::ifstream limits("/proc/" + std::to_string(relay.pid()) + "/limits");
+    std::string line;
+    while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+    }
+    std::istringstream fields(line.substr(std::string("Max open files").size()));
+    std::string soft, hard;
+    fields >> soft >> hard;
+    EXPECT_EQ(soft, hard) << line;
+    EXPECT_EQ(hard, ours.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(ours.rlim_max)) << line;
 }
 
 TEST(RelayLimits, QUEUE_1_SlowReaderPausesItsSenderInsteadOfBuffering) {

@@ -19,6 +19,7 @@ public:
 
     std::string const& url() const { return url_; }
     unsigned short port() const { return port_; }
+    pid_t pid() const { return pid_; }
     std::string const& log_path() const { return log_path_; }
     std::string log() const;
 
