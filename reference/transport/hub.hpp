@@ -33,7 +33,6 @@ public:
     TransportOptions const& options() const { return options_; }
     Logger const& log() const { return log_; }
     core::SocketId next_id() { return ++last_id_; }
-    // Output gathered during a pass of the event loop; main() flushes it after every pass.
     // The I/O batched per pass of the event loop; main() ends every pass.
     PassBatcher& batcher() { return batcher_; }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -139,10 +140,12 @@ TEST_F(RelayIntegration, V2_FWD_1_MixedSizesArriveWholeAndInOrderBothWays) {
     control.next();
     auto data = v2("server", "mix");
     std::size_t const sizes[] = {0, 1, 125, 126, 65535, 65536, 700 * 1024, 3, 2 * 1024 * 1024, 64};
+    // Exactly `size` bytes, starting with as much of a tag naming the side and the index as fits.
     auto message = [](std::size_t size, int index, char side) {
         std::string m(size, static_cast<char>('a' + index % 26));
-        return m.replace(0, std::min<std::size_t>(size, 4), std::string(1, side) + std::to_string(index % 100), 0,
-                         std::min<std::size_t>(size, 4));
+        auto const tag = side + std::to_string(index);
+        std::copy_n(tag.begin(), std::min(size, tag.size()), m.begin());
+        return m;
     };
     int const rounds = 3;
     for (int r = 0; r < rounds; ++r) {
@@ -155,10 +158,12 @@ TEST_F(RelayIntegration, V2_FWD_1_MixedSizesArriveWholeAndInOrderBothWays) {
         auto up = data.next(10s);
         ASSERT_EQ(up.kind, Kind::message) << "upstream " << n << ": " << up;
         EXPECT_TRUE(up.binary);
+        ASSERT_EQ(up.payload.size(), sizes[n % 10]) << "upstream message " << n;
         ASSERT_EQ(up.payload, message(sizes[n % 10], n, 'c')) << "upstream message " << n;
         auto down = client.next(10s);
         ASSERT_EQ(down.kind, Kind::message) << "downstream " << n << ": " << down;
         EXPECT_FALSE(down.binary);
+        ASSERT_EQ(down.payload.size(), sizes[(n % 10 + 5) % 10]) << "downstream message " << n;
         ASSERT_EQ(down.payload, message(sizes[(n % 10 + 5) % 10], n, 'd')) << "downstream message " << n;
     }
 }
