@@ -1,5 +1,7 @@
 #include "websocket_session.hpp"
 
+#include "core/extension_answer.hpp"
+
 #include "hub.hpp"
 
 #include <algorithm>
@@ -28,14 +30,14 @@ void WebSocketSession::run(http::request<http::string_body> request) {
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
-    // The official runtime spells out the window it grants when the offer names client_max_window_bits.
-    bool const offered_client_window =
-        request[http::field::sec_websocket_extensions].find("client_max_window_bits") != beast::string_view::npos;
-    ws_.set_option(websocket::stream_base::decorator([this, offered_client_window](websocket::response_type& res) {
-        compressing_ = !res[http::field::sec_websocket_extensions].empty();
-        if (offered_client_window && res[http::field::sec_websocket_extensions] == "permessage-deflate")
-            res.set(http::field::sec_websocket_extensions, "permessage-deflate; client_max_window_bits=15");
-    }));
+    // Beast negotiates; the answer is spelled as the official runtime spells it.
+    ws_.set_option(websocket::stream_base::decorator(
+        [this, offer = std::string(request[http::field::sec_websocket_extensions])](websocket::response_type& res) {
+            compressing_ = !res[http::field::sec_websocket_extensions].empty();
+            if (compressing_)
+                res.set(http::field::sec_websocket_extensions,
+                        relay::core::official_extension_answer(offer, res[http::field::sec_websocket_extensions]));
+        }));
     websocket::permessage_deflate deflate;
     deflate.server_enable = true;
     ws_.set_option(deflate);
