@@ -1,45 +1,57 @@
 """Runs every selected scenario at once in one asyncio loop on a background thread, so the whole
-library takes about as long as its longest scenario; pytest items then collect their own results."""
+library takes about as long as its longest scenario; pytest items then collect their own results.
+With repeat, each scenario's runs follow one another (fresh ids each time) and combine into one result."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 import time
+from dataclasses import dataclass
 from typing import Iterable
 
 from . import model
 from .client import RelayAddress
-from .interpreter import ScenarioResult, run_scenario
+from .interpreter import RunSettings, run_scenario, scenario_cap_ms
+from .verdicts import ScenarioResult, combine_runs
 
 # Beyond a scenario's own timeout_ms: time for its sockets to be shut and its result handed over.
 RESULT_MARGIN_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One pytest item's work: a scenario under one run key (its id, with the transport when several)."""
+    key: str
+    scenario: model.Scenario
+    settings: RunSettings
+
+
 class BackgroundRunner:
-    def __init__(self, address: RelayAddress, scenarios: Iterable[model.Scenario], step_timeout_ms: int) -> None:
+    def __init__(self, address: RelayAddress, runs: Iterable[ScenarioRun], repeat: int = 1) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="relay-scenarios", daemon=True)
         self._thread.start()
         self._started = time.monotonic()
         self._futures: dict[str, concurrent.futures.Future] = {}
         self._timeouts: dict[str, float] = {}
-        for scenario in scenarios:
-            coroutine = run_scenario(scenario, address, step_timeout_ms)
-            self._futures[scenario.id] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-            self._timeouts[scenario.id] = scenario.timeout_ms / 1000 + RESULT_MARGIN_S
+        for run in runs:
+            coroutine = _repeated(run, address, repeat)
+            self._futures[run.key] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            self._timeouts[run.key] = repeat * scenario_cap_ms(run.scenario, run.settings) / 1000 + RESULT_MARGIN_S
 
-    def result(self, scenario_id: str) -> ScenarioResult:
+    def result(self, key: str) -> ScenarioResult:
         """Waits, at most until the scenario's own cap (counted from the common start) plus a margin.
-        Raises KeyError for a scenario that was not started, TimeoutError if it never finished."""
-        future = self._futures[scenario_id]
-        remaining = self._started + self._timeouts[scenario_id] - time.monotonic()
+        Raises KeyError for a run that was not started, TimeoutError if it never finished."""
+        future = self._futures[key]
+        remaining = self._started + self._timeouts[key] - time.monotonic()
         try:
             return future.result(timeout=max(remaining, 0))
         except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"scenario {scenario_id} gave no result within {self._timeouts[scenario_id]:g} s") from None
+            raise TimeoutError(f"scenario {key} gave no result within {self._timeouts[key]:g} s") from None
 
     def stop(self) -> None:
         """Cancels what still runs (after -x, or an interrupt), lets it shut its sockets, ends the thread."""
@@ -51,6 +63,11 @@ class BackgroundRunner:
         self._thread.join(SHUTDOWN_TIMEOUT_S)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+async def _repeated(run: ScenarioRun, address: RelayAddress, repeat: int) -> ScenarioResult:
+    results = [await run_scenario(run.scenario, address, run.settings) for _ in range(repeat)]
+    return dataclasses.replace(combine_runs(results), id=run.key)
 
 
 async def _cancel_all() -> None:

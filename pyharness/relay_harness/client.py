@@ -1,7 +1,9 @@
 """The wire side: raw HTTP/1.1 over asyncio streams, and WebSocket clients whose handshake we do
 ourselves (so a refusal's status, headers and body are all visible) and whose framing is the websockets
 package's Sans-I/O layer (so a close frame is sent without waiting for an answer, and every event the
-relay causes lands, in order, in the socket's own queue)."""
+relay causes lands, in order, in the socket's own queue, stamped with when its bytes arrived). How
+messages are framed (compressed, fragmented) is the socket's Transport, applied in open_websocket and
+WebSocket.send only."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from websockets.client import ClientConnection
 from websockets.connection import OPEN
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidHandshake
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT
 from websockets.http11 import Response
 from websockets.uri import parse_uri
@@ -146,7 +149,7 @@ async def _read_body(reader: asyncio.StreamReader, response: HttpResponse) -> by
         return await _read_chunked(reader)
     length = response.header("content-length")
     if length is MISSING:
-        return await reader.read(MAX_BODY_BYTES)  # until the server closes
+        return await _read_to_end(reader)
     if not length.isdigit() or int(length) > MAX_BODY_BYTES:
         raise BadResponse(f"unusable Content-Length {length!r}")
     try:
@@ -155,18 +158,42 @@ async def _read_body(reader: asyncio.StreamReader, response: HttpResponse) -> by
         raise BadResponse(f"body cut short: {len(error.partial)} of {length} bytes") from None
 
 
+async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
+    """A body without a length ends when the server closes; one read() returns only what has come so far."""
+    body = b""
+    while chunk := await reader.read(1 << 16):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BadResponse(f"body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     body = b""
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")  # the empty trailer section
-            return body
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-        if len(body) > MAX_BODY_BYTES:
-            raise BadResponse(f"chunked body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        while True:
+            size = _chunk_size(await reader.readuntil(b"\r\n"))
+            if size == 0:
+                await reader.readuntil(b"\r\n")  # the empty trailer section
+                return body
+            body += await reader.readexactly(size)
+            if await reader.readexactly(2) != b"\r\n":
+                raise BadResponse(f"chunk of {size} bytes not followed by CRLF")
+            if len(body) > MAX_BODY_BYTES:
+                raise BadResponse(f"chunked body larger than {MAX_BODY_BYTES} bytes")
+    except asyncio.IncompleteReadError:
+        raise BadResponse(f"chunked body cut short: the connection closed before the last chunk "
+                          f"({len(body)} body bytes in complete chunks)") from None
+    except asyncio.LimitOverrunError:
+        raise BadResponse(f"chunk size line longer than {MAX_HEAD_BYTES} bytes") from None
+
+
+def _chunk_size(line: bytes) -> int:
+    digits = line.split(b";")[0].strip()
+    try:
+        return int(digits, 16)
+    except ValueError:
+        raise BadResponse(f"malformed chunk size line {line[:80]!r}") from None
 
 
 async def http_exchange(address: RelayAddress, method: str, target: str, headers: dict[str, str],
@@ -184,13 +211,39 @@ async def http_exchange(address: RelayAddress, method: str, target: str, headers
 # --- WebSocket -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Transport:
+    """How the runner frames what it sends. `deflate` offers permessage-deflate exactly as Node's `ws`
+    client does by default and compresses when the relay accepts; `fragments` > 1 splits every message
+    into that many frames. Receiving is the same for every transport."""
+    name: str
+    deflate: bool = False
+    fragments: int = 1
+
+
+TRANSPORTS = {transport.name: transport for transport in
+              (Transport("plain"), Transport("deflate", deflate=True), Transport("fragmented", fragments=3))}
+PLAIN = TRANSPORTS["plain"]
+
+
+def split_message(payload: bytes, fragments: int) -> list[bytes]:
+    """The frame payloads of one message: up to `fragments` pieces, never fewer than two when
+    fragmenting (a message shorter than that gets empty pieces, which the protocol allows)."""
+    if fragments < 2:
+        return [payload]
+    size = max(1, -(-len(payload) // fragments))
+    pieces = [payload[start:start + size] for start in range(0, len(payload), size)]
+    return pieces + [b""] * (2 - len(pieces))
+
+
+@dataclass(frozen=True)
 class Event:
-    """What the relay did to one socket: a message, a close frame, or a dropped connection."""
-    kind: str  # "text" | "binary" | "close" | "dropped"
-    at: float  # loop time of arrival
+    """What the relay did to one socket: a message, a close frame, a dropped connection, or something
+    no client accepts (an invalid frame, which ends the connection as a client would end it)."""
+    kind: str  # "text" | "binary" | "close" | "dropped" | "invalid"
+    at: float  # loop time in ms at which the bytes completing it were read off the socket
     data: bytes = b""
     code: int = 1006
-    reason: str = ""
+    reason: str = ""  # a close frame's reason; for "invalid", what was wrong
 
     @property
     def is_frame(self) -> bool:
@@ -209,6 +262,8 @@ class Event:
             return f"binary frame ({len(self.data)} bytes) {shown}"
         if self.kind == "close":
             return f"close frame {self.code} {compact(self.reason)}"
+        if self.kind == "invalid":
+            return f"the relay sent an invalid frame: {self.reason}"
         return "connection dropped without a close frame (1006)"
 
 
@@ -216,6 +271,11 @@ def show_text(text: str, limit: int = 300) -> str:
     """Text between backticks as it is when printable, else JSON-escaped; long text cut."""
     shown = text if len(text) <= limit else text[:limit - 3] + "..."
     return f"`{shown}`" if shown.isprintable() else compact(shown)
+
+
+def loop_ms() -> float:
+    """The clock every event, mark and deadline is on: the running loop's monotonic time, in ms."""
+    return asyncio.get_running_loop().time() * 1000
 
 
 class WireLog:
@@ -246,49 +306,55 @@ class WebSocket:
     """One open WebSocket: events queue up as they arrive; sends never wait for the relay's answer."""
 
     def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 connection: ClientConnection, log: WireLog) -> None:
+                 connection: ClientConnection, log: WireLog, transport: Transport = PLAIN) -> None:
         self.name = name
         self._reader, self._writer, self._conn, self._log = reader, writer, connection, log
+        self._transport = transport
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._fragments: list[bytes] = []
         self._fragment_kind = ""
-        self._ended = False  # a close frame or a drop has been queued
+        self._ended = False  # a close frame, a drop or an invalid frame has been queued
+        self._rejected = False  # the relay sent something invalid: stop reading, as a client would
         self._dropped_by_us = False
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
 
     # -- receiving
 
     async def next_event(self, deadline: float) -> Optional[Event]:
-        """The oldest unread event, waiting until `deadline` (loop time); None if nothing came."""
+        """The oldest unread event, waiting until `deadline` (loop_ms); None if nothing came."""
         try:
             return self._events.get_nowait()
         except asyncio.QueueEmpty:
             pass
-        remaining = deadline - asyncio.get_running_loop().time()
+        remaining = deadline - loop_ms()
         if remaining <= 0:
             return None
         try:
-            return await asyncio.wait_for(self._events.get(), remaining)
+            return await asyncio.wait_for(self._events.get(), remaining / 1000)
         except asyncio.TimeoutError:
             return None
 
     async def _pump(self) -> None:
         try:
-            while True:
+            while not self._rejected:
                 data = await self._reader.read(1 << 16)
+                arrived = loop_ms()  # before parsing: an event's time is when its bytes came in
                 if not data:
                     self._conn.receive_eof()
                     break
                 self._conn.receive_data(data)
-                self._flush()
                 for frame in self._conn.events_received():
-                    self._on_frame(frame)
+                    self._on_frame(frame, arrived)
+                self._check_parser(arrived)
+                self._flush()
         except (ConnectionError, OSError):
             pass
         finally:
             self._on_connection_end()
 
-    def _on_frame(self, frame) -> None:
+    def _on_frame(self, frame, arrived: float) -> None:
+        if self._rejected:
+            return  # a client reads nothing after failing the connection
         if frame.opcode in (OP_TEXT, OP_BINARY):
             self._fragment_kind = "text" if frame.opcode == OP_TEXT else "binary"
             self._fragments = [frame.data]
@@ -296,17 +362,35 @@ class WebSocket:
             self._fragments.append(frame.data)
         elif frame.opcode == OP_CLOSE and not self._ended:
             close = self._conn.close_rcvd
-            self._push(Event("close", self._now(), code=close.code, reason=close.reason))
+            self._push(Event("close", arrived, code=close.code, reason=close.reason))
             return
         else:
             return  # pings are answered by the Sans-I/O layer; pongs mean nothing here
         if frame.fin:
-            self._push(Event(self._fragment_kind, self._now(), data=b"".join(self._fragments)))
-            self._fragments = []
+            data, self._fragments = b"".join(self._fragments), []
+            why = _invalid_utf8(data) if self._fragment_kind == "text" else ""
+            if why:
+                # The Sans-I/O layer leaves text validation to its callers; a client closes with 1007.
+                self._conn.fail(1007, "invalid UTF-8")
+                self._reject(arrived, f"a text message that is not valid UTF-8 ({why})")
+            else:
+                self._push(Event(self._fragment_kind, arrived, data=data))
+
+    def _check_parser(self, arrived: float) -> None:
+        """The Sans-I/O layer failed the connection (and queued its close frame) on a frame no client
+        accepts; an unexpected end of stream is a drop, reported when the stream ends."""
+        error = self._conn.parser_exc
+        if error is not None and not isinstance(error, EOFError) and not self._rejected:
+            self._reject(arrived, _invalid_frame_why(error))
+
+    def _reject(self, arrived: float, why: str) -> None:
+        self._rejected = True
+        if not self._ended:
+            self._push(Event("invalid", arrived, reason=why))
 
     def _on_connection_end(self) -> None:
         if not self._ended and not self._dropped_by_us:
-            self._push(Event("dropped", self._now()))
+            self._push(Event("dropped", loop_ms()))
         self._writer.transport.abort()
 
     def _push(self, event: Event) -> None:
@@ -319,12 +403,13 @@ class WebSocket:
     async def send(self, kind: str, payload: bytes) -> None:
         if not self._can_send("frame"):
             return
-        what = (Event(kind, 0, data=payload).describe())
-        if kind == "text":
-            self._conn.send_text(payload)
-        else:
-            self._conn.send_binary(payload)
-        self._log.add(self.name, ">", what)
+        pieces = split_message(payload, self._transport.fragments)
+        start = self._conn.send_text if kind == "text" else self._conn.send_binary
+        start(pieces[0], fin=len(pieces) == 1)
+        for number, piece in enumerate(pieces[1:], start=2):
+            self._conn.send_continuation(piece, fin=number == len(pieces))
+        framing = f" in {len(pieces)} frames" if len(pieces) > 1 else ""
+        self._log.add(self.name, ">", Event(kind, 0, data=payload).describe() + framing)
         await self._drain()
 
     async def close(self, code: int, reason: str) -> None:
@@ -370,16 +455,29 @@ class WebSocket:
         except (ConnectionError, OSError):
             self._log.add(self.name, ">", "(send interrupted: the connection was lost)")
 
-    @staticmethod
-    def _now() -> float:
-        return asyncio.get_running_loop().time()
+
+def _invalid_utf8(data: bytes) -> str:
+    """Why `data` is not UTF-8, or ""."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"{error.reason} at byte {error.start}"
+    return ""
+
+
+def _invalid_frame_why(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"a close frame whose reason is not valid UTF-8 ({error.reason} at byte {error.start})"
+    return str(error) or type(error).__name__
 
 
 async def open_websocket(name: str, address: RelayAddress, target: str, headers: dict[str, str],
-                         timeout_s: float, log: WireLog):
+                         timeout_s: float, log: WireLog, transport: Transport = PLAIN):
     """WebSocket on a 101, else Refused or HandshakeInvalid. Raises ConnectFailed, BadResponse,
     asyncio.TimeoutError (no handshake answer in time)."""
-    handshake = ClientConnection(parse_uri(f"ws://{address.host_header}{target}"))
+    # A bare factory offers `permessage-deflate; client_max_window_bits`, as Node's ws client does.
+    offers = [ClientPerMessageDeflateFactory()] if transport.deflate else None
+    handshake = ClientConnection(parse_uri(f"ws://{address.host_header}{target}"), extensions=offers)
     request = handshake.connect()
     for header, value in headers.items():
         if header in request.headers:
@@ -393,7 +491,8 @@ async def open_websocket(name: str, address: RelayAddress, target: str, headers:
     except BaseException:
         writer.transport.abort()
         raise
-    log.add(name, "<", f"HTTP {response.status} {response.reason}")
+    extensions = response.header("sec-websocket-extensions")
+    log.add(name, "<", f"HTTP {response.status} {response.reason}" + (f" ({extensions})" if extensions is not MISSING else ""))
     if response.status != 101:
         writer.transport.abort()
         return Refused(response)
@@ -401,8 +500,11 @@ async def open_websocket(name: str, address: RelayAddress, target: str, headers:
     if why:
         writer.transport.abort()
         return HandshakeInvalid(response, why)
-    # A fresh connection object in the OPEN state parses frames from the first byte after the 101.
-    return WebSocket(name, reader, writer, ClientConnection(handshake.wsuri, state=OPEN, max_size=None), log)
+    # A fresh connection object in the OPEN state parses frames from the first byte after the 101,
+    # with the extensions the handshake negotiated.
+    connection = ClientConnection(handshake.wsuri, state=OPEN, max_size=None)
+    connection.extensions = handshake.extensions
+    return WebSocket(name, reader, writer, connection, log, transport)
 
 
 def _handshake_problem(handshake: ClientConnection, response: HttpResponse) -> str:

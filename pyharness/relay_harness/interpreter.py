@@ -1,6 +1,7 @@
-"""Runs one scenario against a relay and says what happened: a ScenarioResult with the verdict
-(pass, fail, error, notrun), the failing step, the requirement it is attributed to, every accepted
-alternative, what arrived instead, and the wire log."""
+"""Runs one scenario against a relay and says what happened: a ScenarioResult (verdicts.py) with the
+verdict, the failing step, the requirement it is attributed to, every accepted alternative, what arrived
+instead, the NON-STRICT differences, and the wire log. Time is judged as timing.py says, on the clock of
+client.loop_ms, with events stamped when their bytes arrived."""
 
 from __future__ import annotations
 
@@ -8,47 +9,38 @@ import asyncio
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
-from typing import Any, Optional
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
 from . import model
-from .client import (BadResponse, ConnectFailed, Event, HandshakeInvalid, HttpResponse,
-                     RelayAddress, WebSocket, WireLog, http_exchange, is_reachable, open_websocket, show_text)
+from .client import (PLAIN, BadResponse, ConnectFailed, Event, HandshakeInvalid, HttpResponse, RelayAddress,
+                     Transport, WebSocket, WireLog, http_exchange, is_reachable, loop_ms, open_websocket, show_text)
 from .patterns import MatchResult, UnknownVariable, compact, describe, match, match_member, substitute, \
     substitute_json
+from .timing import EARLY, LATE, Bounds, Interval, allowance_ms, judge_time, quiet_ms, window_bounds
+from .verdicts import BLOCKED, ERROR, FAIL, NONSTRICT, NOTRUN, PASS, Difference, Failure, ScenarioResult
 
 DEFAULT_STEP_TIMEOUT_MS = 5000
 
 
-@dataclass
-class ScenarioResult:
-    id: str
-    verdict: str  # "pass" | "fail" | "error" | "notrun"
-    requirement: str = ""
-    level: str = ""
-    step_index: Optional[int] = None
-    step: Optional[dict] = None  # the step as written
-    expected: list[str] = field(default_factory=list)  # every accepted alternative
-    actual: str = ""  # what arrived instead, or for error/notrun what went wrong
-    wire_log: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    def as_json(self) -> dict:
-        """The shape of the C++ runner's --json entries."""
-        report = {"id": self.id, "verdict": self.verdict, "duration_ms": round(self.duration_s * 1000)}
-        if self.verdict != "pass":
-            report.update(requirement=self.requirement, step=self.step_index, expected=self.expected,
-                          actual=self.actual)
-        return report
+@dataclass(frozen=True)
+class RunSettings:
+    """What the runner brings to every scenario of a run."""
+    step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
+    latency_ms: float = 0.0  # calibrated or given; the allowance never drops below its floor anyway
+    time_scale: float = 1.0
+    transport: Transport = PLAIN
 
 
 class StepFailed(Exception):
-    """The relay deviates: an expectation did not hold."""
+    """The relay deviates: an expectation did not hold. `why`: why what arrived did not match."""
 
-    def __init__(self, expected: list[str], actual: str) -> None:
+    def __init__(self, expected: list[str], actual: str, why: str = "") -> None:
         super().__init__(actual)
-        self.expected, self.actual = expected, actual
+        self.expected, self.actual, self.why = expected, actual, why
 
 
 class StepError(Exception):
@@ -59,58 +51,104 @@ class RelayGone(Exception):
     """The relay stopped answering mid-run."""
 
 
+def scenario_cap_ms(scenario: model.Scenario, settings: RunSettings) -> float:
+    """The scenario's overall cap. Scaled relay timers can stretch its windows past timeout_ms, so the
+    cap grows with the time scale; it never shrinks, as waits for plain events are not scaled."""
+    return scenario.timeout_ms * max(1.0, settings.time_scale)
+
+
 async def run_scenario(scenario: model.Scenario, address: RelayAddress,
-                       step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS) -> ScenarioResult:
-    return await _ScenarioRun(scenario, address, step_timeout_ms).run()
+                       settings: RunSettings = RunSettings()) -> ScenarioResult:
+    return await _ScenarioRun(scenario, address, settings).run()
 
 
 class _ScenarioRun:
-    def __init__(self, scenario: model.Scenario, address: RelayAddress, step_timeout_ms: int) -> None:
-        self.scenario, self.address, self.step_timeout_ms = scenario, address, step_timeout_ms
+    def __init__(self, scenario: model.Scenario, address: RelayAddress, settings: RunSettings) -> None:
+        self.scenario, self.address, self.settings = scenario, address, settings
         self.variables: dict[str, Any] = {"serverId": f"{scenario.id}-{secrets.token_hex(8)}"}
         self.sockets: dict[str, WebSocket] = {}
-        self.marks: dict[str, float] = {}
+        self.marks: dict[str, Interval] = {}
+        # The slowest open or http step so far: a relay slowing down under the run's own load widens
+        # its own allowance.
+        self.longest_step_ms = 0.0
+        self.differences: list[Difference] = []
         self.log = WireLog()
         self.current: Optional[int] = None
 
     async def run(self) -> ScenarioResult:
         started = time.monotonic()
         try:
-            await asyncio.wait_for(self._steps(), self.scenario.timeout_ms / 1000)
-            result = ScenarioResult(self.scenario.id, "pass")
+            await asyncio.wait_for(self._steps(), self._cap_ms() / 1000)
+            result = ScenarioResult(self.scenario.id, NONSTRICT if self.differences else PASS)
         except StepFailed as failure:
-            result = self._result("fail", failure.actual, failure.expected)
+            result = self._failed(failure)
         except (StepError, UnknownVariable) as error:
-            result = self._result("error", str(error))
+            result = self._result(ERROR, message=str(error))
         except RelayGone as gone:
-            result = self._result("notrun", str(gone))
+            result = self._result(NOTRUN, message=str(gone))
         except asyncio.TimeoutError:
             result = self._timed_out()
+        except Exception as error:
+            # A fault of the runner itself is still a verdict on this scenario, with its step and wire
+            # log; the sockets are closed below like after any other verdict.
+            result = self._result(ERROR, message=_runner_fault(error))
         finally:
-            await asyncio.gather(*(socket.shut() for socket in self.sockets.values()))
-        result.duration_s = time.monotonic() - started
+            await asyncio.gather(*(socket.shut() for socket in self.sockets.values()), return_exceptions=True)
+        result.duration_ms = (time.monotonic() - started) * 1000
         result.wire_log = self.log.lines
+        result.nonstrict = self.differences
         return result
 
-    def _result(self, verdict: str, actual: str, expected: Optional[list[str]] = None) -> ScenarioResult:
-        step = self.scenario.steps[self.current] if self.current is not None else None
-        return ScenarioResult(self.scenario.id, verdict, self.scenario.requirement_of(self.current),
-                              self.scenario.level, self.current, step.source if step else None,
-                              expected or [], actual)
+    def _cap_ms(self) -> float:
+        return scenario_cap_ms(self.scenario, self.settings)
+
+    def _failed(self, failure: StepFailed) -> ScenarioResult:
+        """fail, or blocked when the failing step is a precondition: its requirement is not one of the
+        scenario's own."""
+        result = self._result(FAIL, failure.expected, failure.actual, failure.why)
+        step = self.scenario.steps[self.current]
+        if step.requirement and step.requirement not in self.scenario.requirements:
+            result.verdict, result.blocked_by = BLOCKED, step.requirement
+        return result
+
+    def _result(self, verdict: str, expected: Iterable[str] = (), actual: str = "", message: str = "") -> ScenarioResult:
+        index = self.current
+        step = self.scenario.steps[index] if index is not None else None
+        failure = Failure(
+            requirement=self.scenario.requirement_of(index),
+            step=index + 1 if index is not None else 0,
+            step_text=compact(step.source) if step else "",
+            socket=getattr(step.action, "socket", "") if step else "",  # http and mark steps have none
+            expected=list(expected), actual=actual, message=message)
+        return ScenarioResult(self.scenario.id, verdict, failure)
 
     def _timed_out(self) -> ScenarioResult:
-        why = f"the scenario's timeout ({self.scenario.timeout_ms} ms) ran out during this step"
+        why = f"the scenario's timeout ({self._cap_ms():.0f} ms) ran out during this step"
         step = self.scenario.steps[self.current]
         if isinstance(step.action, model.ExpectStep):
-            return self._result("fail", f"nothing that matched before {why}", self._describe_expect(step.action))
-        return self._result("error", f"step did not complete: {why}")
+            allowance = self._allowance()
+            return self._failed(StepFailed(self._describe_expect(step.action, self.variables, allowance),
+                                           "nothing that matched", why))
+        return self._result(ERROR, message=f"step did not complete: {why}")
 
     async def _steps(self) -> None:
         for index, step in enumerate(self.scenario.steps):
             self.current = index
-            await self._HANDLERS[type(step.action)](self, step.action)
+            start = loop_ms()
+            # A handler returns when its step finished (an expect: when its event arrived), or None for now.
+            finish = await self._HANDLERS[type(step.action)](self, step.action)
+            finish = loop_ms() if finish is None else finish
+            if isinstance(step.action, (model.OpenStep, model.HttpStep)):
+                self.longest_step_ms = max(self.longest_step_ms, finish - start)
             if step.mark:
-                self.marks[step.mark] = asyncio.get_running_loop().time()
+                self.marks[step.mark] = Interval(start, finish)
+
+    def _allowance(self) -> float:
+        return allowance_ms(self.settings.latency_ms, self.longest_step_ms)
+
+    def _note_differences(self, details: Iterable[str]) -> None:
+        requirement = self.scenario.requirement_of(self.current)
+        self.differences += [Difference(self.current + 1, requirement, detail) for detail in details]
 
     # --- open ------------------------------------------------------------------------------
 
@@ -119,7 +157,8 @@ class _ScenarioRun:
         target = substitute(spec.path, self.variables) + "?" + self._query(spec)
         headers = {name: substitute(value, self.variables) for name, value in spec.headers.items()}
         outcome = await self._on_the_wire(
-            open_websocket(step.socket, self.address, target, headers, self._step_timeout_s(), self.log),
+            open_websocket(step.socket, self.address, target, headers, self._step_timeout_s(), self.log,
+                           self.settings.transport),
             "handshake response")
         if step.refused is None:
             self._check_opened(step.socket, outcome)
@@ -172,7 +211,7 @@ class _ScenarioRun:
         self.sockets[step.socket].drop()
 
     async def _mark(self, step: model.MarkStep) -> None:
-        pass  # the mark itself is set after every step that names one
+        pass  # the mark is an interval that starts and finishes now
 
     # --- plain HTTP ----------------------------------------------------------------------------
 
@@ -192,11 +231,14 @@ class _ScenarioRun:
             raise StepFailed(expected, response.describe())
         checks = [("body", expectation.body, response.text)] if expectation.has_body else []
         checks += [(f"header {name}", pattern, response.header(name)) for name, pattern in expectation.headers.items()]
+        differences = []
         for what, pattern, value in checks:
             result = match_member(pattern, value, variables=self.variables)
             if not result.matched:
-                raise StepFailed(expected, f"{response.describe()} ({what} {result.why})")
+                raise StepFailed(expected, response.describe(), f"{what} {result.why}")
             self.variables.update(result.captures)
+            differences += [f"{what} {difference}" for difference in result.differences]
+        self._note_differences(differences)
 
     async def _on_the_wire(self, exchange, awaited: str):
         """Runs a connect-and-answer exchange; sorts what can go wrong into error, notrun and fail."""
@@ -209,64 +251,69 @@ class _ScenarioRun:
         except BadResponse as error:
             raise StepFailed([awaited], f"unreadable response: {error}") from None
         except asyncio.TimeoutError:
-            raise StepFailed([awaited], f"no {awaited} within {self.step_timeout_ms} ms") from None
+            raise StepFailed([awaited], f"no {awaited} within {self.settings.step_timeout_ms} ms") from None
 
     # --- expect ----------------------------------------------------------------------------------
 
-    async def _expect(self, step: model.ExpectStep) -> None:
+    async def _expect(self, step: model.ExpectStep) -> Optional[float]:
+        """Finishes when the (last) matching event arrived; a quiet period finishes when it ends."""
+        finish = None
         for i in range(step.repeat):
             variables = {**self.variables, "i": i}
-            await self._expect_one(step, variables, f" (event {i + 1} of {step.repeat})" if step.repeat > 1 else "")
+            which = f" (event {i + 1} of {step.repeat})" if step.repeat > 1 else ""
+            finish = await self._expect_one(step, variables, which)
+        return finish
 
-    async def _expect_one(self, step: model.ExpectStep, variables: dict[str, Any], which: str) -> None:
+    async def _expect_one(self, step: model.ExpectStep, variables: dict[str, Any], which: str) -> Optional[float]:
         socket = self.sockets[step.socket]
-        opens, closes = self._time_bounds(step)
-        expected = [d + which for d in self._describe_expect(step, variables)]
+        allowance = self._allowance()
+        bounds = self._window_bounds(step.window, allowance) if step.window else None
+        deadline = bounds.latest if bounds else loop_ms() + self._wait_ms(step, allowance)
+        expected = [d + which for d in self._describe_expect(step, variables, allowance)]
         while True:
-            event = await socket.next_event(closes)
+            event = await socket.next_event(deadline)
             if event is None:
-                if any(isinstance(m, model.NothingMatcher) for m in step.alternatives):
-                    return
-                raise StepFailed(expected, self._nothing_came(step))
+                if _is_quiet(step):
+                    return None
+                raise StepFailed(expected, self._nothing_came(step, allowance, bounds))
             result, why = self._match_event(step.alternatives, event, variables)
             if result is not None:
-                self._check_timing(step, event, opens, closes, expected)
+                if bounds:
+                    self._check_window(step.window, bounds, event, expected)
                 self.variables.update(result.captures)
-                return
+                self._note_differences(result.differences)
+                return event.at
             if step.skip_other_frames and event.is_frame:
                 continue
-            raise StepFailed(expected, event.describe() + (f" ({why})" if why else ""))
+            raise StepFailed(expected, event.describe(), why)
 
-    def _nothing_came(self, step: model.ExpectStep) -> str:
-        if step.window:
-            return f"nothing by {step.window.max_ms} ms after {step.window.after}"
-        return f"nothing within {self._waited_ms(step)} ms"
+    def _window_bounds(self, window: model.Window, allowance: float) -> Bounds:
+        return window_bounds(self.marks[window.after], window.min_ms, window.max_ms, self.settings.time_scale,
+                             allowance)
 
-    def _time_bounds(self, step: model.ExpectStep) -> tuple[Optional[float], float]:
-        """(earliest, latest) loop times an event may arrive at."""
-        if step.window:
-            mark = self.marks[step.window.after]
-            return mark + step.window.min_ms / 1000, mark + step.window.max_ms / 1000
-        return None, asyncio.get_running_loop().time() + self._waited_ms(step) / 1000
+    def _wait_ms(self, step: model.ExpectStep, allowance: float) -> float:
+        """How long a step without a window waits for its event."""
+        if _is_quiet(step):
+            return quiet_ms(_within_ms(step, self.settings.step_timeout_ms), self.settings.time_scale, allowance)
+        return _within_ms(step, self.settings.step_timeout_ms) + allowance
 
-    def _waited_ms(self, step: model.ExpectStep) -> int:
-        if step.within_ms is not None:
-            return step.within_ms
-        if step.window:
-            return step.window.max_ms
-        if any(isinstance(m, model.NothingMatcher) for m in step.alternatives):
-            return model.DEFAULT_NOTHING_MS
-        return self.step_timeout_ms
+    def _nothing_came(self, step: model.ExpectStep, allowance: float, bounds: Optional[Bounds]) -> str:
+        if bounds:
+            closed = bounds.latest - self.marks[step.window.after].finish
+            return f"nothing by the end of the window, {closed:.0f} ms after {step.window.after} finished"
+        return f"nothing within {self._wait_ms(step, allowance):.0f} ms ({self._describe_wait(step, allowance)})"
 
-    def _check_timing(self, step: model.ExpectStep, event: Event, opens: Optional[float], closes: float,
-                      expected: list[str]) -> None:
-        if not step.window:
-            return
-        after_ms = round((event.at - self.marks[step.window.after]) * 1000)
-        if opens is not None and event.at < opens:
-            raise StepFailed(expected, f"{event.describe()} too early, {after_ms} ms after {step.window.after}")
-        if event.at > closes:
-            raise StepFailed(expected, f"{event.describe()} too late, {after_ms} ms after {step.window.after}")
+    def _check_window(self, window: model.Window, bounds: Bounds, event: Event, expected: list[str]) -> None:
+        mark = self.marks[window.after]
+        judgement = judge_time(event.at, bounds)
+        if judgement == EARLY:
+            raise StepFailed(expected, event.describe(),
+                             f"too early: {event.at - mark.start:.0f} ms after {window.after} started, "
+                             f"the window opened at {bounds.earliest - mark.start:.0f} ms")
+        if judgement == LATE:
+            raise StepFailed(expected, event.describe(),
+                             f"too late: {event.at - mark.finish:.0f} ms after {window.after} finished, "
+                             f"the window closed at {bounds.latest - mark.finish:.0f} ms")
 
     def _match_event(self, alternatives, event: Event, variables) -> tuple[Optional[MatchResult], str]:
         """The first alternative the event matches, else why the first candidate did not."""
@@ -279,12 +326,22 @@ class _ScenarioRun:
                 whys.append(result.why)
         return None, whys[0] if len(whys) == 1 else ""
 
-    def _describe_expect(self, step: model.ExpectStep, variables: Optional[dict] = None) -> list[str]:
-        variables = variables if variables is not None else self.variables
-        suffix = ""
+    def _describe_expect(self, step: model.ExpectStep, variables: dict, allowance: float) -> list[str]:
         if step.window:
-            suffix = f", between {step.window.min_ms} and {step.window.max_ms} ms after {step.window.after}"
-        return [_describe_matcher(m, variables, self._waited_ms(step)) + suffix for m in step.alternatives]
+            suffix, quiet = f", between {self._describe_window(step.window, allowance)}", "nothing"
+        else:
+            suffix, quiet = "", f"nothing for {self._wait_ms(step, allowance):.0f} ms ({self._describe_wait(step, allowance)})"
+        return [(quiet if isinstance(m, model.NothingMatcher) else _describe_matcher(m, variables)) + suffix
+                for m in step.alternatives]
+
+    def _describe_wait(self, step: model.ExpectStep, allowance: float) -> str:
+        scale = f" x {self.settings.time_scale:g}" if _is_quiet(step) and self.settings.time_scale != 1 else ""
+        return f"{_within_ms(step, self.settings.step_timeout_ms)} ms{scale} + {allowance:.0f} ms latency allowance"
+
+    def _describe_window(self, window: model.Window, allowance: float) -> str:
+        scale = f" x {self.settings.time_scale:g}" if self.settings.time_scale != 1 else ""
+        return (f"{window.min_ms} ms{scale} after {window.after} started and {window.max_ms} ms{scale} "
+                f"(+ {allowance:.0f} ms latency allowance) after it finished")
 
     def _describe_http(self, expectation: model.HttpExpectation) -> str:
         parts = [f"HTTP {expectation.status}"]
@@ -294,12 +351,29 @@ class _ScenarioRun:
         return ", ".join(parts)
 
     def _step_timeout_s(self) -> float:
-        return self.step_timeout_ms / 1000
+        return self.settings.step_timeout_ms / 1000
 
     _HANDLERS = {
         model.OpenStep: _open, model.SendStep: _send, model.ExpectStep: _expect, model.CloseStep: _close,
         model.DropStep: _drop, model.HttpStep: _http, model.MarkStep: _mark,
     }
+
+
+def _is_quiet(step: model.ExpectStep) -> bool:
+    """A step with a `nothing` alternative passes when its wait ends without an event."""
+    return any(isinstance(m, model.NothingMatcher) for m in step.alternatives)
+
+
+def _within_ms(step: model.ExpectStep, step_timeout_ms: int) -> int:
+    if step.within_ms is not None:
+        return step.within_ms
+    return model.DEFAULT_NOTHING_MS if _is_quiet(step) else step_timeout_ms
+
+
+def _runner_fault(error: Exception) -> str:
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    return (f"runner fault: {type(error).__name__}: {error} "
+            f"(at {Path(where.filename).name}:{where.lineno} in {where.name})")
 
 
 # --- event matchers ------------------------------------------------------------------------------
@@ -313,12 +387,12 @@ def _match_frame(matcher: model.FrameMatcher, event: Event, variables) -> MatchR
         return MatchResult(False, why=f"{len(event.data)} bytes, not {matcher.size}")
     if matcher.binary is not None and event.data != matcher.binary:
         return MatchResult(False, why="different bytes")
-    captures: dict[str, Any] = {}
+    matched = MatchResult(True)
     if matcher.has_text:
         result = match(matcher.text, event.text, variables=variables)
         if not result.matched:
             return MatchResult(False, why=result.why)
-        captures.update(result.captures)
+        _merge(matched, result, "text")
     if matcher.has_json:
         value = _parse_json(event.text)
         if value is _NOT_JSON:
@@ -326,8 +400,8 @@ def _match_frame(matcher: model.FrameMatcher, event: Event, variables) -> MatchR
         result = match(matcher.json, value, subset=matcher.subset, variables=variables)
         if not result.matched:
             return MatchResult(False, why=result.why)
-        captures.update(result.captures)
-    return MatchResult(True, captures)
+        _merge(matched, result, "JSON")
+    return matched
 
 
 def _match_close(matcher: model.CloseMatcher, event: Event, variables) -> MatchResult:
@@ -335,10 +409,19 @@ def _match_close(matcher: model.CloseMatcher, event: Event, variables) -> MatchR
         return MatchResult(False)
     if matcher.codes and event.code not in matcher.codes:
         return MatchResult(False, why=f"code {event.code}, not {_codes(matcher.codes)}")
+    matched = MatchResult(True)
     if matcher.has_reason:
         result = match(matcher.reason, event.reason, variables=variables)
-        return result if result.matched else MatchResult(False, why=f"reason {result.why}")
-    return MatchResult(True)
+        if not result.matched:
+            return MatchResult(False, why=f"reason {result.why}")
+        _merge(matched, result, "reason")
+    return matched
+
+
+def _merge(into: MatchResult, result: MatchResult, what: str) -> None:
+    """Adds a part's captures, and its non-strict differences saying which part they are about."""
+    into.captures.update(result.captures)
+    into.differences += [f"{what} {difference}" for difference in result.differences]
 
 
 def _match_ended(matcher: model.EndedMatcher, event: Event, variables) -> MatchResult:
@@ -367,7 +450,8 @@ def _parse_json(text: str) -> Any:
         return _NOT_JSON
 
 
-def _describe_matcher(matcher: model.EventMatcher, variables, waited_ms: int) -> str:
+def _describe_matcher(matcher: model.EventMatcher, variables) -> str:
+    """Frame, close and ended matchers; a quiet period's description depends on the run's timing."""
     if isinstance(matcher, model.FrameMatcher):
         return _describe_frame(matcher, variables)
     if isinstance(matcher, model.CloseMatcher):
@@ -377,9 +461,7 @@ def _describe_matcher(matcher: model.EventMatcher, variables, waited_ms: int) ->
         if matcher.has_reason:
             text += f" reason {describe(matcher.reason, variables)}"
         return text
-    if isinstance(matcher, model.EndedMatcher):
-        return "the connection ends (a close frame with any code, or a drop)"
-    return f"nothing for {waited_ms} ms"
+    return "the connection ends (a close frame with any code, or a drop)"
 
 
 def _describe_frame(matcher: model.FrameMatcher, variables) -> str:

@@ -1,5 +1,5 @@
 """Reads scenario files: validates each against scenarios/scenario.schema.json, then builds the model.
-Every problem is one line naming the file, the scenario id, the step index and the field."""
+Every problem is one line naming the file, the scenario id, the step (from 1) and the field."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from .patterns import pattern_problems
 ACTIONS = ("open", "send", "expect", "close", "drop", "http")
 SEND_PAYLOADS = ("text", "json", "binary_hex", "fill")
 EVENT_KINDS = ("frame", "close", "ended", "nothing", "one_of")
-NOT_SCENARIO_FILES = frozenset({"scenario.schema.json", "matcher-vectors.json"})
 DEFAULT_FILL_BYTE = 120  # "x"; the format leaves the default open
 
 
@@ -33,8 +32,13 @@ def load_schema(path: Path) -> dict:
 
 
 def scenario_files(directory: Path) -> list[Path]:
-    """Every *.json under `directory`, sorted, except the schema and the matcher vectors."""
-    return sorted(p for p in directory.rglob("*.json") if p.name not in NOT_SCENARIO_FILES)
+    """Every *.json under `directory`, sorted, except the schema and the test vectors."""
+    return sorted(p for p in directory.rglob("*.json") if is_scenario_file(p))
+
+
+def is_scenario_file(path: Path) -> bool:
+    """Schemas and the shared test vectors live with the scenarios but are not scenario files."""
+    return path.suffix == ".json" and not path.name.endswith((".schema.json", "-vectors.json"))
 
 
 def load_file(path: Path, schema: dict) -> list[model.Scenario]:
@@ -374,7 +378,8 @@ def _locate(document: Any, path: list, message: str) -> str:
 
 
 def _where(document: dict, scenario_index: int, step_index: int) -> str:
-    return f"{_scenario_name(document, scenario_index)} step {step_index}"
+    """Steps are numbered from 1 in every report, as in the C++ runner's."""
+    return f"{_scenario_name(document, scenario_index)} step {step_index + 1}"
 
 
 def _scenario_name(document: dict, index: int) -> str:

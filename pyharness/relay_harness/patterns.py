@@ -1,5 +1,6 @@
 """Value patterns (docs/scenario-format.md, "Patterns"): literal JSON with $-matchers, captures and
-${variables}. Shared by frame, close and HTTP matching; checked against scenarios/matcher-vectors.json."""
+${variables}, and `$strict` for the NON-STRICT grade. Shared by frame, close and HTTP matching; checked
+against scenarios/matcher-vectors.json."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MATCHER_KEYS = frozenset({"$any", "$absent", "$integer", "$min", "$max", "$regex", "$capture"})
+MATCHER_KEYS = frozenset({"$any", "$absent", "$integer", "$min", "$max", "$regex", "$capture", "$strict"})
 
 # A key the received object does not have (distinct from a present null).
 MISSING = object()
@@ -25,6 +26,12 @@ class MatchResult:
     matched: bool
     captures: dict[str, Any] = field(default_factory=dict)
     why: str = ""  # one line when not matched, e.g. `at /ts: expected an integer, got "12"`
+    # When matched: every `$strict` pattern that did not hold, one line each (the NON-STRICT grade).
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def nonstrict(self) -> bool:
+        return bool(self.differences)
 
 
 def compact(value: Any) -> str:
@@ -85,6 +92,8 @@ def pattern_problems(pattern: Any, pointer: str = "") -> list[str]:
             re.compile(pattern["$regex"])
         except re.error as error:
             problems.append(f"{pointer or '/'}: $regex does not compile: {error}")
+    if "$strict" in pattern:
+        problems += pattern_problems(pattern["$strict"], f"{pointer}/$strict")
     return problems
 
 
@@ -96,15 +105,15 @@ def match(pattern: Any, value: Any, subset: bool = False, variables: dict[str, A
 def match_member(pattern: Any, value: Any, subset: bool = False,
                  variables: dict[str, Any] | None = None) -> MatchResult:
     """Like match, but `value` may be MISSING (an absent object key or HTTP header)."""
-    captures: dict[str, Any] = {}
-    why = _match(pattern, value, "", _Context(subset, variables or {}, captures))
-    return MatchResult(True, captures) if why is None else MatchResult(False, {}, why)
+    ctx = _Context(subset, variables or {}, {}, [])
+    why = _match(pattern, value, "", ctx)
+    return MatchResult(True, ctx.captures, differences=ctx.differences) if why is None else MatchResult(False, {}, why)
 
 
 def describe(pattern: Any, variables: dict[str, Any] | None = None) -> str:
     """A pattern for a person: `any integer >= 0`, `string matching /conn_[0-9a-f]{16}/`, or the JSON."""
     if is_matcher(pattern):
-        return _describe_matcher(pattern)
+        return _describe_matcher(pattern, variables)
     if isinstance(pattern, str):
         return compact(_display_string(pattern, variables or {}))
     if isinstance(pattern, list):
@@ -122,6 +131,7 @@ class _Context:
     subset: bool
     variables: dict[str, Any]
     captures: dict[str, Any]
+    differences: list[str]
 
 
 def _match(pattern: Any, value: Any, pointer: str, ctx: _Context) -> str | None:
@@ -169,7 +179,24 @@ def _match_array(pattern: list, value: Any, pointer: str, ctx: _Context) -> str 
 
 
 def _match_matcher(pattern: dict, value: Any, pointer: str, ctx: _Context) -> str | None:
-    where = pointer or "/"
+    why = _matcher_checks(pattern, value, pointer or "/")
+    if why is None and "$strict" in pattern:
+        _check_strict(pattern["$strict"], value, pointer, ctx)
+    if why is None and "$capture" in pattern and value is not MISSING:
+        ctx.captures[pattern["$capture"]] = value
+    return why
+
+
+def _check_strict(strict: Any, value: Any, pointer: str, ctx: _Context) -> None:
+    """The outer keys decided the match; the $strict pattern only grades it. Its captures are dropped,
+    differences nested inside it are kept."""
+    scratch = _Context(ctx.subset, ctx.variables, {}, ctx.differences)
+    why = _match(strict, value, pointer, scratch)
+    if why:
+        ctx.differences.append(why)
+
+
+def _matcher_checks(pattern: dict, value: Any, where: str) -> str | None:
     if pattern.get("$absent"):
         return None if value is MISSING else f"at {where}: expected no value, got {_show(value)}"
     if value is MISSING:
@@ -187,12 +214,10 @@ def _match_matcher(pattern: dict, value: Any, pointer: str, ctx: _Context) -> st
         # Regular expressions are never substituted: `$` and `{` mean what they mean there.
         if not isinstance(value, str) or re.fullmatch(pattern["$regex"], value) is None:
             return f"at {where}: expected a string matching /{pattern['$regex']}/, got {_show(value)}"
-    if "$capture" in pattern:
-        ctx.captures[pattern["$capture"]] = value
     return None
 
 
-def _describe_matcher(pattern: dict) -> str:
+def _describe_matcher(pattern: dict, variables: dict[str, Any] | None = None) -> str:
     if pattern.get("$absent"):
         return "absent"
     parts = []
@@ -208,6 +233,8 @@ def _describe_matcher(pattern: dict) -> str:
         parts.append("any value")
     if "$capture" in pattern:
         parts.append(f"(captured as ${{{pattern['$capture']}}})")
+    if "$strict" in pattern:
+        parts.append(f"(strictly {describe(pattern['$strict'], variables)})")
     return " ".join(parts)
 
 

@@ -1,16 +1,20 @@
-"""The pytest plugin: every scenario in the scenario files is one item named by its id, replayed
-against --relay-url (or a reference relay started for the session). Items are selected with -k (id),
--m (tags, registered as markers) and --requirement; scenarios tagged `long` run only with
---include-long. All selected scenarios run at once on a background thread; each item collects its own
-result. Verdicts map onto pytest outcomes: pass passes, fail fails (ScenarioMismatch), error and notrun
-are setup errors, like an unreachable relay."""
+"""The pytest plugin: every scenario in the scenario files is one item named by its id (with
+`--relay-transport all`, one per transport: `id[deflate]`), replayed against --relay-url (or a
+reference relay started for the session). Items are selected with -k (id), -m (tags, registered as
+markers) and --requirement; scenarios tagged `long` run only with --include-long. The latency is
+calibrated once per session, then all selected scenarios run at once on a background thread; each item
+collects its own result. Verdicts map onto pytest outcomes: pass passes; nonstrict passes (shown as
+NONSTRICT and in the summary) unless --relay-strict; fail, blocked and flaky fail (ScenarioMismatch);
+error and notrun are setup errors, like an unreachable relay."""
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
 import json
+import math
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -18,11 +22,14 @@ from typing import Optional
 import pytest
 
 from . import loader, model
-from .background import BackgroundRunner
-from .client import is_reachable, parse_relay_url
-from .interpreter import DEFAULT_STEP_TIMEOUT_MS, ScenarioResult
+from .background import BackgroundRunner, ScenarioRun
+from .calibration import EXCHANGES, CalibrationFailed, Timing, calibrate
+from .client import TRANSPORTS, RelayAddress, is_reachable, parse_relay_url
+from .interpreter import DEFAULT_STEP_TIMEOUT_MS, RunSettings
 from .relay_process import RelayProcess, RelayStartError
-from .report import format_result, write_json
+from .report import RunInfo, format_result, headline, report_document, summary, write_json
+from .timing import ALLOWANCE_FLOOR_MS
+from .verdicts import BLOCKED, ERROR, FAIL, FLAKY, NONSTRICT, NOTRUN, ScenarioResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO_ROOT / "build" / "reference-relay"
@@ -36,10 +43,10 @@ REQUIREMENT_GLOB = re.compile(r"^[A-Z0-9*?\[\]-]+$")
 
 
 class ScenarioMismatch(Exception):
-    """The relay deviated from a scenario: verdict fail."""
+    """The relay deviated from a scenario: verdict fail, blocked or flaky, or nonstrict with --relay-strict."""
 
     def __init__(self, result: ScenarioResult) -> None:
-        super().__init__(result.actual)
+        super().__init__(f"scenario {result.id}: {result.verdict}")
         self.result = result
 
 
@@ -58,12 +65,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="also run scenarios tagged long")
     group.addoption("--step-timeout", dest="relay_step_timeout", metavar="MS",
                     help=f"default wait of an expect step in ms (default {DEFAULT_STEP_TIMEOUT_MS})")
-    group.addoption("--relay-json", metavar="FILE", help="also write verdicts as the C++ runner's --json report")
+    group.addoption("--relay-json", metavar="FILE",
+                    help="also write the report ci/report.schema.json describes, as the C++ runner's --json")
+    group.addoption("--relay-strict", action="store_true", default=None,
+                    help="non-strict differences from the official relay fail their scenario")
+    group.addoption("--relay-repeat", metavar="N", help="run each scenario N times; differing verdicts are flaky")
+    group.addoption("--relay-latency-ms", metavar="MS",
+                    help=f"the relay's latency, instead of calibrating it (slowest of {EXCHANGES} GET / exchanges)")
+    group.addoption("--relay-time-scale", metavar="S",
+                    help="multiply the scenarios' timer durations, for a relay whose timers are scaled by S (default 1)")
+    group.addoption("--relay-transport", metavar="NAME",
+                    help=f"how messages are sent: {', '.join(TRANSPORTS)}, or all (each scenario on each; default plain)")
     parser.addini("relay_url", "ws://HOST:PORT of the relay under test")
     parser.addini("relay_binary", "reference relay binary, relative to the ini file")
     parser.addini("relay_scenarios", "scenario directory, relative to the ini file")
     parser.addini("relay_step_timeout", "default wait of an expect step in ms")
     parser.addini("relay_include_long", "also run scenarios tagged long", type="bool", default=False)
+    parser.addini("relay_strict", "non-strict differences fail their scenario", type="bool", default=False)
+    parser.addini("relay_repeat", "run each scenario this many times")
+    parser.addini("relay_latency_ms", "the relay's latency in ms, instead of calibrating it")
+    parser.addini("relay_time_scale", "multiply the scenarios' timer durations by this")
+    parser.addini("relay_transport", f"{', '.join(TRANSPORTS)} or all")
 
 
 @dataclass
@@ -75,6 +97,16 @@ class Settings:
     include_long: bool
     step_timeout_ms: int
     json_report: Optional[Path]
+    strict: bool
+    repeat: int
+    latency_ms: Optional[float]  # None: calibrate
+    time_scale: float
+    transports: tuple[str, ...]
+
+    @property
+    def transport_label(self) -> Optional[str]:
+        """The one transport of the run, or None when scenarios run on several."""
+        return self.transports[0] if len(self.transports) == 1 else None
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -90,6 +122,14 @@ def _settings(config: pytest.Config) -> Settings:
         step_timeout_ms=_resolve(config, "relay_step_timeout", "--step-timeout", "relay_step_timeout",
                                  _validate_step_timeout, DEFAULT_STEP_TIMEOUT_MS),
         json_report=_resolve(config, "relay_json", "--relay-json", None, _validate_file_path, None, is_path=True),
+        strict=bool(config.getoption("relay_strict") or config.getini("relay_strict")),
+        repeat=_resolve(config, "relay_repeat", "--relay-repeat", "relay_repeat", _validate_repeat, 1),
+        latency_ms=_resolve(config, "relay_latency_ms", "--relay-latency-ms", "relay_latency_ms",
+                            _validate_latency, None),
+        time_scale=_resolve(config, "relay_time_scale", "--relay-time-scale", "relay_time_scale",
+                            _validate_time_scale, 1.0),
+        transports=_resolve(config, "relay_transport", "--relay-transport", "relay_transport",
+                            _validate_transport, ("plain",)),
     )
 
 
@@ -144,6 +184,43 @@ def _validate_step_timeout(value: str, where: str) -> int:
     return int(value)
 
 
+def _validate_repeat(value: str, where: str) -> int:
+    if not str(value).isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"{where}: expected a positive number of runs, got {value!r}")
+    return int(value)
+
+
+def _validate_latency(value: str, where: str) -> float:
+    number = _number(value)
+    if number is None or number < 0:
+        raise pytest.UsageError(f"{where}: expected a number of milliseconds, 0 or more, got {value!r}")
+    return number
+
+
+def _validate_time_scale(value: str, where: str) -> float:
+    number = _number(value)
+    if number is None or number <= 0:
+        raise pytest.UsageError(f"{where}: expected a number above 0, got {value!r}")
+    return number
+
+
+def _number(value: str) -> Optional[float]:
+    """A finite number written as one, else None."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _validate_transport(value: str, where: str) -> tuple[str, ...]:
+    if value == "all":
+        return tuple(TRANSPORTS)
+    if value not in TRANSPORTS:
+        raise pytest.UsageError(f"{where}: expected one of {', '.join(TRANSPORTS)} or all, got {value!r}")
+    return (value,)
+
+
 # --- session state ------------------------------------------------------------------------------
 
 @dataclass
@@ -154,7 +231,27 @@ class _Harness:
     relay: Optional[RelayProcess] = None
     runner: Optional[BackgroundRunner] = None
     ids: dict[str, Path] = field(default_factory=dict)  # scenario id -> the file that defines it
-    results: dict[str, ScenarioResult] = field(default_factory=dict)
+    timing: Optional[Timing] = None  # once calibrated (or given), for the whole session
+    calibration_error: Optional[str] = None
+    started: Optional[float] = None  # time.monotonic() when the scenarios started
+    results: dict[str, ScenarioResult] = field(default_factory=dict)  # by run key, in item order
+    scenarios: dict[str, model.Scenario] = field(default_factory=dict)  # by run key
+
+    def run_timing(self, address: RelayAddress) -> Timing:
+        """The session's timing: the given latency, else calibrated on first use. Raises CalibrationFailed."""
+        if self.timing is None and self.calibration_error is None:
+            settings = self.settings
+            if settings.latency_ms is not None:
+                self.timing = Timing(settings.latency_ms, "given", settings.time_scale)
+            else:
+                try:
+                    exchanges = asyncio.run(calibrate(address))
+                    self.timing = Timing(max(exchanges), "calibrated", settings.time_scale, exchanges)
+                except CalibrationFailed as error:
+                    self.calibration_error = str(error)
+        if self.calibration_error:
+            raise CalibrationFailed(self.calibration_error)
+        return self.timing
 
     def load_schema(self) -> dict:
         if self.schema is None:
@@ -213,7 +310,11 @@ def _tags_in(directory: Path) -> set[str]:
 def pytest_report_header(config: pytest.Config) -> str:
     settings = _harness(config).settings
     relay = settings.relay_url or f"reference relay {settings.relay_binary} (started when first needed)"
-    return f"relay-harness: relay {relay}; scenarios {settings.scenarios_dir}"
+    run = [f"transport {' and '.join(settings.transports)}"]
+    run += ["strict"] if settings.strict else []
+    run += [f"repeat {settings.repeat}"] if settings.repeat > 1 else []
+    run += [f"time scale {settings.time_scale:g}"] if settings.time_scale != 1 else []
+    return f"relay-harness: relay {relay}; scenarios {settings.scenarios_dir}; {'; '.join(run)}"
 
 
 @pytest.fixture(scope="session")
@@ -229,8 +330,7 @@ def relay_url(pytestconfig: pytest.Config) -> str:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     settings = _harness(parent.config).settings
-    if (file_path.suffix == ".json" and file_path.name not in loader.NOT_SCENARIO_FILES
-            and file_path.resolve().is_relative_to(settings.scenarios_dir)):
+    if loader.is_scenario_file(file_path) and file_path.resolve().is_relative_to(settings.scenarios_dir):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -242,11 +342,14 @@ class ScenarioFile(pytest.File):
         for scenario in scenarios:
             if harness.ids.setdefault(scenario.id, self.path) != self.path:
                 raise loader.LoadError(f"{self.path}: scenario {scenario.id}: id already used in {harness.ids[scenario.id]}")
+        transports = harness.settings.transports
         for scenario in scenarios:
-            item = ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
-            for tag in scenario.tags:
-                item.add_marker(tag)
-            yield item
+            for transport in transports:
+                name = scenario.id if len(transports) == 1 else f"{scenario.id}[{transport}]"
+                item = ScenarioItem.from_parent(self, name=name, scenario=scenario, transport=transport)
+                for tag in scenario.tags:
+                    item.add_marker(tag)
+                yield item
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, loader.LoadError):
@@ -255,20 +358,25 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario: model.Scenario, **kwargs) -> None:
+    def __init__(self, *, scenario: model.Scenario, transport: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
+        self.transport = transport
         self.result: Optional[ScenarioResult] = None
 
     def setup(self) -> None:
         # Infrastructure problems (no relay, a runner error, the relay dying) are setup errors, so
         # --junitxml writes them as <error>; only a deviation of the relay is a <failure>.
         self.result = _result_for(self)
-        if self.result.verdict in ("error", "notrun"):
+        self.user_properties.append(("relay_verdict", self.result.verdict))
+        self.user_properties += [("relay_nonstrict", f"step {d.step} ({d.requirement}): {d.detail}")
+                                 for d in self.result.nonstrict]
+        if self.result.verdict in (ERROR, NOTRUN):
             pytest.fail(format_result(self.scenario, self.result), pytrace=False)
 
     def runtest(self) -> None:
-        if self.result.verdict == "fail":
+        verdict = self.result.verdict
+        if verdict in (FAIL, BLOCKED, FLAKY) or (verdict == NONSTRICT and _harness(self.config).settings.strict):
             raise ScenarioMismatch(self.result)
 
     def repr_failure(self, excinfo, style=None):
@@ -296,8 +404,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _result_for(item: ScenarioItem) -> ScenarioResult:
-    """Starts every selected scenario on first use (after checking the relay is up), then waits for
-    this item's result."""
+    """Starts every selected scenario on first use (after checking the relay is up and calibrating its
+    latency), then waits for this item's result."""
     harness = _harness(item.config)
     try:
         url = harness.relay_url()
@@ -307,22 +415,77 @@ def _result_for(item: ScenarioItem) -> ScenarioResult:
     unreachable = asyncio.run(is_reachable(address))
     if unreachable:
         pytest.fail(f"relay {url} is not reachable: {unreachable}", pytrace=False)
-    if harness.runner is None:
-        harness.runner = BackgroundRunner(address, _selected_scenarios(item.session), harness.settings.step_timeout_ms)
     try:
-        result = harness.runner.result(item.scenario.id)
+        timing = harness.run_timing(address)
+    except CalibrationFailed as error:
+        pytest.fail(f"cannot calibrate the latency of relay {url}: {error} "
+                    "(--relay-latency-ms MS gives it instead)", pytrace=False)
+    if harness.runner is None:
+        harness.started = time.monotonic()
+        harness.runner = BackgroundRunner(address, _selected_runs(item.session, harness.settings, timing),
+                                          harness.settings.repeat)
+    try:
+        result = harness.runner.result(item.name)
     except TimeoutError as error:
         pytest.fail(str(error), pytrace=False)
-    harness.results[item.scenario.id] = result
+    harness.results[item.name] = result
+    harness.scenarios[item.name] = item.scenario
     return result
 
 
-def _selected_scenarios(session: pytest.Session) -> list[model.Scenario]:
-    return [item.scenario for item in session.items
-            if isinstance(item, ScenarioItem) and not item.get_closest_marker("skip")]
+def _selected_runs(session: pytest.Session, settings: Settings, timing: Timing) -> list[ScenarioRun]:
+    return [ScenarioRun(item.name, item.scenario,
+                        RunSettings(settings.step_timeout_ms, timing.latency_ms, timing.time_scale,
+                                    TRANSPORTS[item.transport]))
+            for item in session.items if isinstance(item, ScenarioItem) and not item.get_closest_marker("skip")]
+
+
+# --- outcomes and summaries ------------------------------------------------------------------------
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """A non-strict scenario passes, but is counted and shown on its own: NONSTRICT, `N`."""
+    if report.when == "call" and report.passed and ("relay_verdict", NONSTRICT) in report.user_properties:
+        return "nonstrict", "N", ("NONSTRICT", {"yellow": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    harness = _harness(config)
+    if harness.timing is None:
+        return  # no scenario ran
+    results = list(harness.results.values())
+    terminalreporter.section("relay-harness")
+    terminalreporter.line(_describe_timing(harness.timing))
+    verdict = headline(summary(results))
+    terminalreporter.line(verdict["headline"], green=verdict["strict"], yellow=verdict["compatible"] and not verdict["strict"],
+                          red=not verdict["compatible"])
+    for result in results:
+        if result.runs:
+            terminalreporter.line(f"{result.id}: runs {', '.join(result.runs)} ({result.passes} of {len(result.runs)} passed)")
+        for difference in result.nonstrict:
+            terminalreporter.line(f"{result.id} non-strict: step {difference.step} ({difference.requirement}): "
+                                  f"{difference.detail}")
+
+
+def _describe_timing(timing: Timing) -> str:
+    if timing.source == "given":
+        latency = f"latency {timing.latency_ms:g} ms (given)"
+    else:
+        each = ", ".join(f"{ms:.1f}" for ms in timing.exchanges_ms)
+        latency = f"latency {timing.latency_ms:.1f} ms (calibrated: slowest of GET / exchanges taking {each} ms)"
+    return (f"{latency}; allowance max({ALLOWANCE_FLOOR_MS:g} ms, 2 x latency); "
+            f"time scale {timing.time_scale:g}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     harness = _harness(session.config)
-    if harness.settings.json_report:
-        write_json(harness.settings.json_report, harness.results.values())
+    settings = harness.settings
+    if settings.json_report:
+        timing = harness.timing or Timing(settings.latency_ms or 0.0,
+                                          "given" if settings.latency_ms is not None else "calibrated",
+                                          settings.time_scale)
+        info = RunInfo(timing, settings.strict, settings.repeat,
+                       settings.relay_url or (harness.relay.url if harness.relay else None),
+                       settings.transport_label,
+                       (time.monotonic() - harness.started) * 1000 if harness.started else 0.0)
+        write_json(settings.json_report, report_document(list(harness.results.values()), harness.scenarios, info))

@@ -32,7 +32,7 @@ class RelayProcess:
         process = subprocess.Popen([str(binary), "--port", "0", "--host", "127.0.0.1", *args],
                                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         try:
-            url = _first_line(process, timeout_s)
+            url = first_line(process, timeout_s)
         except RelayStartError:
             process.kill()
             process.wait(STOP_TIMEOUT_S)
@@ -40,13 +40,7 @@ class RelayProcess:
         return cls(process, url, log)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT_S)
+        stop(self.process)
         self.process.stdout.close()
         self._log.close()
 
@@ -61,8 +55,21 @@ class RelayProcess:
         self.stop()
 
 
-def _first_line(process: subprocess.Popen, timeout_s: float) -> str:
-    """Reads stdout up to the first newline, giving up at the deadline or when the process exits."""
+def stop(process: subprocess.Popen) -> int:
+    """SIGTERM, then SIGKILL if it does not go; returns the exit status."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+    return process.returncode
+
+
+def first_line(process: subprocess.Popen, timeout_s: float = START_TIMEOUT_S) -> str:
+    """The ws:// URL a child announces as its first stdout line (the reference relay, the latency
+    proxy); gives up at the deadline or when the process exits."""
     deadline = time.monotonic() + timeout_s
     received = b""
     with selectors.DefaultSelector() as selector:

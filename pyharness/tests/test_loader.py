@@ -19,7 +19,7 @@ def test_library_loads_with_unique_ids(schema):
 def test_malformed_file_names_file_scenario_step_and_field(schema):
     with pytest.raises(loader.LoadError) as error:
         loader.load_file(DATA / "malformed.json", schema)
-    assert str(error.value).startswith(f"{DATA / 'malformed.json'}: scenario demo-malformed step 1: /within: unknown field")
+    assert str(error.value).startswith(f"{DATA / 'malformed.json'}: scenario demo-malformed step 2: /within: unknown field")
 
 
 def _problems(tmp_path, schema, steps, sockets=None, **fields) -> str:
@@ -33,20 +33,20 @@ def _problems(tmp_path, schema, steps, sockets=None, **fields) -> str:
 
 
 @pytest.mark.parametrize("steps, problem", [
-    ([{"oops": "a"}], "scenario x step 0: a step needs exactly one action key"),
-    ([{"open": "a"}, {"send": "a", "text": "x", "json": {}}], "scenario x step 1: a send needs exactly one of"),
-    ([{"open": "a"}, {"send": "a", "binary_hex": "ABC"}], "scenario x step 1: /binary_hex: 'ABC' does not match"),
-    ([{"open": "b"}], "scenario x step 0: /open: no socket named 'b'"),
-    ([{"send": "a", "text": "x"}], "scenario x step 0: /send: socket 'a' is used before its open step"),
-    ([{"open": "a"}, {"open": "a"}], "scenario x step 1: /open: socket 'a' is already open"),
-    ([{"open": "a"}, {"close": "a"}, {"send": "a", "text": "x"}], "scenario x step 2: /send: socket 'a' was already closed"),
+    ([{"oops": "a"}], "scenario x step 1: a step needs exactly one action key"),
+    ([{"open": "a"}, {"send": "a", "text": "x", "json": {}}], "scenario x step 2: a send needs exactly one of"),
+    ([{"open": "a"}, {"send": "a", "binary_hex": "ABC"}], "scenario x step 2: /binary_hex: 'ABC' does not match"),
+    ([{"open": "b"}], "scenario x step 1: /open: no socket named 'b'"),
+    ([{"send": "a", "text": "x"}], "scenario x step 1: /send: socket 'a' is used before its open step"),
+    ([{"open": "a"}, {"open": "a"}], "scenario x step 2: /open: socket 'a' is already open"),
+    ([{"open": "a"}, {"close": "a"}, {"send": "a", "text": "x"}], "scenario x step 3: /send: socket 'a' was already closed"),
     ([{"open": "a"}, {"expect": "a", "frame": {"any": True}, "window": {"after": "t0", "min_ms": 0, "max_ms": 5}}],
-     "scenario x step 1: /window/after: no earlier step sets mark 't0'"),
+     "scenario x step 2: /window/after: no earlier step sets mark 't0'"),
     ([{"open": "a"}, {"expect": "a", "frame": {"json": {"$anything": 1}}}],
-     "scenario x step 1: /frame/json: unknown matcher key $anything"),
+     "scenario x step 2: /frame/json: unknown matcher key $anything"),
     ([{"open": "a"}, {"expect": "a", "frame": {"type": "binary", "text": "x"}}],
-     "scenario x step 1: /frame/type: binary contradicts text"),
-    ([{"open": "a"}, {"expect": "a", "close": {"code": "1000"}}], "scenario x step 1: /close/code: '1000' is not valid"),
+     "scenario x step 2: /frame/type: binary contradicts text"),
+    ([{"open": "a"}, {"expect": "a", "close": {"code": "1000"}}], "scenario x step 2: /close/code: '1000' is not valid"),
 ])
 def test_step_problems(tmp_path, schema, steps, problem):
     assert problem in _problems(tmp_path, schema, steps)

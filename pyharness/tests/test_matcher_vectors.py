@@ -16,5 +16,7 @@ def test_vector(vector):
     assert result.matched == vector["matches"], result.why
     if vector["matches"]:
         assert result.captures == vector.get("captures", {})
+        assert result.nonstrict == vector.get("nonstrict", False), result.differences
+        assert all(result.differences), "a non-strict difference must say why"
     else:
         assert result.why, "a mismatch must say why"

@@ -34,3 +34,13 @@ def test_describe_matchers():
 def test_static_problems():
     assert pattern_problems({"a": {"$anything": True}}) == ["/a: unknown matcher key $anything"]
     assert pattern_problems({"$regex": "("})[0].startswith("/: $regex does not compile")
+
+
+def test_strict_difference_says_where_and_what_the_official_relay_sends():
+    result = match({"id": {"$regex": "conn_.*", "$strict": "conn_1"}}, {"id": "conn_2"})
+    assert result.matched and result.differences == ['at /id: expected "conn_1", got "conn_2"']
+
+
+def test_strict_patterns_are_checked_and_described():
+    assert pattern_problems({"$any": True, "$strict": {"$regex": "("}})[0].startswith("/$strict: $regex does not compile")
+    assert describe({"$any": True, "$strict": "Not found"}) == 'any value (strictly "Not found")'
