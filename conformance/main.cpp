@@ -44,6 +44,11 @@ struct RunOptions {
     bool list = false, coverage = false;
     TlsOptions tls;
     unsigned jobs = 0;
+    unsigned repeat = 1;
+    bool strict = false;
+    std::string transport = "plain";
+    std::optional<double> latency_ms;
+    double time_scale = 1;
     std::uint32_t step_timeout_ms = 5000;
     std::optional<std::uint32_t> scenario_timeout_ms;
     std::string expectations, write_expectations, json, junit, html;
@@ -141,19 +146,27 @@ int list(RunOptions const& o, std::vector<scenario::Scenario> const& all, std::v
 }
 
 void apply_expectations(Expectations const& e, std::vector<interpreter::ScenarioResult>& results, reporters::RunInfo& info) {
+    using interpreter::Verdict;
     for (auto& r : results) {
-        auto it = e.expected_failures.find(r.scenario->id);
-        if (it == e.expected_failures.end()) continue;
-        if (r.verdict == interpreter::Verdict::fail) {
+        auto const id = r.scenario->id;
+        auto const failure = e.expected_failures.find(id);
+        auto const flaky = e.known_flaky.find(id);
+        bool const listed = failure != e.expected_failures.end() || flaky != e.known_flaky.end();
+        if (r.verdict == Verdict::flaky && flaky != e.known_flaky.end()) {
             r.expected_failure = true;
-            r.expected_reason = it->second;
-        } else if (r.verdict == interpreter::Verdict::pass) {
-            info.unexpected_passes.push_back(r.scenario->id);
+            r.expected_reason = flaky->second;
+        } else if (failure != e.expected_failures.end() && (r.verdict == Verdict::fail || r.verdict == Verdict::blocked ||
+                                                            (r.verdict == Verdict::nonstrict && info.strict))) {
+            r.expected_failure = true;
+            r.expected_reason = failure->second;
+        } else if (listed && (r.verdict == Verdict::pass || (r.verdict == Verdict::nonstrict && !info.strict))) {
+            info.unexpected_passes.push_back(id);
         }
     }
-    for (auto const& [id, _] : e.expected_failures)
-        if (std::none_of(results.begin(), results.end(), [&](auto const& r) { return r.scenario->id == id; }))
-            info.stale_expectations.push_back(id);
+    for (auto const* listed : {&e.expected_failures, &e.known_flaky})
+        for (auto const& [id, _] : *listed)
+            if (std::none_of(results.begin(), results.end(), [&](auto const& r) { return r.scenario->id == id; }))
+                info.stale_expectations.push_back(id);
 }
 
 bool write_file(std::string const& path, std::string const& content) {
@@ -199,20 +212,44 @@ int run(RunOptions const& o) {
         url = launched->url();
         std::cerr << "relay-conformance: no --url given, testing the reference relay at " << url << "\n";
     }
+    // A reference relay this run started, and died: what it said is the first thing to read.
+    auto const last_words = [&]() -> std::string {
+        if (!launched || !launched->exits_within(std::chrono::seconds(1))) return {};
+        return "\nrelay-conformance: the reference relay exited; its last words:\n" + launched->stderr_tail();
+    };
     std::string error;
     auto endpoint = endpoint_of(url, o.tls, error);
     if (!endpoint) return fail_usage(error);
-    if (auto problem = unreachable(*endpoint, url)) return fail_usage(*problem);
+    if (auto problem = unreachable(*endpoint, url)) return fail_usage(*problem + last_words());
 
     interpreter::RunSettings settings{*endpoint, o.step_timeout_ms, o.scenario_timeout_ms};
+    settings.latency_ms = o.latency_ms ? *o.latency_ms : calibrate_latency_ms(*endpoint);
+    settings.time_scale = o.time_scale;
     bool const tty = isatty(STDERR_FILENO);
     std::size_t done = 0;
     auto const started = std::chrono::steady_clock::now();
     reporters::RunInfo info{url, RELAY_CONFORMANCE_VERSION, PROTOCOL_COMMIT, now_utc(), 0, {}, {}};
-    auto results = run_suite(chosen, settings, o.jobs, [&](interpreter::ScenarioResult const& r) {
-        ++done;
-        if (tty) std::cerr << "\r" << done << "/" << chosen.size() << " scenarios done, latest " << r.scenario->id << "\033[K" << std::flush;
-    });
+    info.strict = o.strict;
+    info.latency_ms = settings.latency_ms;
+    info.latency_given = o.latency_ms.has_value();
+    info.time_scale = o.time_scale;
+    info.repeat = o.repeat;
+    std::vector<client::Transport> transports;
+    for (auto t : {client::Transport::plain, client::Transport::deflate, client::Transport::fragmented})
+        if (o.transport == "all" || o.transport == client::to_string(t)) transports.push_back(t);
+    auto const total = chosen.size() * o.repeat * transports.size();
+    std::vector<interpreter::ScenarioResult> results;
+    for (auto transport : transports) {
+        settings.endpoint.transport = transport;
+        auto some = run_repeated(chosen, settings, o.jobs, o.repeat, [&](interpreter::ScenarioResult const& r) {
+            ++done;
+            if (tty) std::cerr << "\r" << done << "/" << total << " scenario runs done, latest " << r.scenario->id << "\033[K" << std::flush;
+        });
+        for (auto& r : some) {
+            if (transports.size() > 1) r.transport = client::to_string(transport);
+            results.push_back(std::move(r));
+        }
+    }
     if (tty) std::cerr << "\r\033[K";
     info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (expectations) apply_expectations(*expectations, results, info);
@@ -231,12 +268,19 @@ int run(RunOptions const& o) {
         reporters::write_junit(junit, info, results, requirements);
         written &= write_file(o.junit, junit.str());
     }
-    if (!o.write_expectations.empty()) write_expectations(o.write_expectations, url, results);
+    if (!o.write_expectations.empty()) {
+        try {
+            write_expectations(o.write_expectations, url, results);
+        } catch (ExpectationsError const& e) {
+            std::cerr << "relay-conformance: " << e.what() << "\n";
+            written = false;
+        }
+    }
     if (!written) return exit_usage;
+    if (auto const words = last_words(); !words.empty()) std::cerr << words.substr(1) << "\n";
 
-    auto const summary = reporters::summarize(results);
-    if (summary.failed || summary.errors) return exit_fail;
-    if (summary.notrun) return exit_usage;
+    if (std::any_of(results.begin(), results.end(), [&](auto const& r) { return reporters::fails_run(r, o.strict); })) return exit_fail;
+    if (reporters::summarize(results).notrun) return exit_usage;
     return exit_pass;
 }
 
@@ -268,7 +312,9 @@ int record(RecordOptions const& o) {
             chosen.push_back(&s);
     if (chosen.empty()) return fail_usage("no scenario in " + o.scenario_file + " matches --id");
     if (auto problem = unreachable(*endpoint, o.url)) return fail_usage(*problem);
-    interpreter::RunSettings settings{*endpoint, 5000, std::nullopt, true};
+    interpreter::RunSettings settings{*endpoint};
+    settings.record = true;
+    settings.latency_ms = calibrate_latency_ms(*endpoint);
     auto results = run_suite(chosen, settings, 0, nullptr);
     Json trace{{"section", source.value("section", "")}, {"scenarios", Json::array()}};
     for (auto const& r : results) {
@@ -290,7 +336,7 @@ int record(RecordOptions const& o) {
 
 constexpr char const* exit_codes =
     "Exit codes:\n  0  every selected scenario passed (or failed only as the expectations file says)\n"
-    "  1  a scenario failed, or the runner could not carry one out (error)\n"
+    "  1  a scenario failed, was blocked or flaky (or non-strict, with --strict), or could not be carried out (error)\n"
     "  2  usage error, bad scenario file, nothing selected, relay unreachable, or scenarios not run\n";
 
 }  // namespace
@@ -317,6 +363,20 @@ int main(int argc, char** argv) {
     run_cmd->add_flag("--coverage", run_options.coverage, "With --list: which scenarios check each requirement");
     run_cmd->add_option("--jobs", run_options.jobs, "Scenarios at once; 0 = all")->capture_default_str();
     run_cmd->add_option("--step-timeout", run_options.step_timeout_ms, "Default wait of an expect step, ms")->capture_default_str();
+    run_cmd->add_option("--transport", run_options.transport,
+                        "How scenario sockets send: plain, deflate (permessage-deflate as Node's ws offers it), fragmented "
+                        "(every message in several frames), or all three in turn")
+        ->check(CLI::IsMember({"plain", "deflate", "fragmented", "all"}))
+        ->capture_default_str();
+    run_cmd->add_flag("--strict", run_options.strict, "NON-STRICT differences (details no client depends on) fail the run too");
+    run_cmd->add_option("--repeat", run_options.repeat, "Run every selected scenario N times; scenarios whose verdict changes are FLAKY")
+        ->check(CLI::Range(1u, 1000u))
+        ->capture_default_str();
+    run_cmd->add_option("--latency", run_options.latency_ms, "The relay's latency in ms, instead of calibrating it before the run")
+        ->check(CLI::Range(0.0, 60000.0));
+    run_cmd->add_option("--time-scale", run_options.time_scale, "The relay's protocol timers are scaled by this (0.1: ten times faster)")
+        ->check(CLI::Range(0.001, 100.0))
+        ->capture_default_str();
     run_cmd->add_option("--scenario-timeout", run_options.scenario_timeout_ms, "Cap on every scenario, ms (default: its timeout_ms)");
     run_cmd->add_option("--expectations", run_options.expectations, "Known deviations: listed failures do not fail the run (ci/expectations/README.md)");
     run_cmd->add_option("--write-expectations", run_options.write_expectations, "Write this run's failures as an expectations file");

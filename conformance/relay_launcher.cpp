@@ -1,6 +1,8 @@
 #include "relay_launcher.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
@@ -21,18 +23,22 @@ RelayLauncher::RelayLauncher(std::filesystem::path const& binary) {
         throw std::runtime_error("no reference relay at " + binary.string() + "; build it (.ci/setup) or pass --url or --relay-binary");
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("cannot create a pipe");
-    int devnull = open("/dev/null", O_WRONLY);
+    // Its stderr goes to a file, so that a relay that dies mid-run can say why.
+    char stderr_path[] = "/tmp/reference-relay-stderr-XXXXXX";
+    int const errors = mkstemp(stderr_path);
+    if (errors < 0) throw std::runtime_error(std::string("cannot create a file for the relay's stderr: ") + std::strerror(errno));
+    stderr_file_ = stderr_path;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, devnull, STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, errors, STDERR_FILENO);
     posix_spawn_file_actions_addclose(&actions, out[0]);
     std::string path = binary.string(), port_flag = "--port", port = "0", level_flag = "--log-level", level = "warn";
     char* argv[] = {path.data(), port_flag.data(), port.data(), level_flag.data(), level.data(), nullptr};
     int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
-    close(devnull);
+    close(errors);
     if (rc != 0) throw std::runtime_error("cannot start " + path + ": " + std::strerror(rc));
 
     auto const until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -42,7 +48,7 @@ RelayLauncher::RelayLauncher(std::filesystem::path const& binary) {
         char c;
         if (left <= 0 || poll(&p, 1, int(left)) <= 0 || read(out[0], &c, 1) != 1) {
             close(out[0]);
-            throw std::runtime_error(path + " did not print its URL; run it by hand to see why");
+            throw std::runtime_error(path + " did not print its URL; it said: " + stderr_tail());
         }
         url_ += c;
     }
@@ -51,14 +57,41 @@ RelayLauncher::RelayLauncher(std::filesystem::path const& binary) {
 }
 
 RelayLauncher::~RelayLauncher() {
-    if (pid_ <= 0) return;
+    std::error_code ignored;
+    std::filesystem::remove(stderr_file_, ignored);
+    if (!running()) return;
     kill(pid_, SIGTERM);
     for (int i = 0; i < 500; ++i) {
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+        if (!running()) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
+}
+
+bool RelayLauncher::running() {
+    if (pid_ <= 0 || exit_status_ >= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    exit_status_ = status;
+    return false;
+}
+
+bool RelayLauncher::exits_within(std::chrono::milliseconds wait) {
+    auto const until = std::chrono::steady_clock::now() + wait;
+    while (running()) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+std::string RelayLauncher::stderr_tail() const {
+    std::ifstream in(stderr_file_, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.empty()) return "(nothing on stderr)";
+    constexpr std::size_t keep = 2000;
+    return all.size() > keep ? "…" + all.substr(all.size() - keep) : all;
 }
 
 }  // namespace conformance

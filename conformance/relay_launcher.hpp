@@ -1,6 +1,7 @@
 // Starts the reference relay for a run that names no --url, and stops it afterwards.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -19,10 +20,17 @@ public:
 
     std::string const& url() const { return url_; }
     pid_t pid() const { return pid_; }
+    bool running();
+    // Whether it has exited, or does so within `wait`.
+    bool exits_within(std::chrono::milliseconds wait);
+    // The end of what the relay wrote to stderr, for when it died.
+    std::string stderr_tail() const;
 
 private:
     pid_t pid_ = -1;
+    int exit_status_ = -1;
     std::string url_;
+    std::filesystem::path stderr_file_;
 };
 
 }  // namespace conformance

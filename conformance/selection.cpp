@@ -1,5 +1,8 @@
 #include "selection.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -57,12 +60,19 @@ Expectations read_expectations(std::filesystem::path const& file) {
     std::ifstream in(file);
     if (!in) throw ExpectationsError(file.string() + ": cannot be read");
     auto doc = Json::parse(in, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("expected_failures") || !doc["expected_failures"].is_object())
-        throw ExpectationsError(file.string() + ": expected {\"relay\": \"...\", \"expected_failures\": {\"scenario-id\": \"why\"}}");
+    auto const is_map = [&](char const* key) { return doc.contains(key) && doc[key].is_object(); };
+    if (doc.is_discarded() || !doc.is_object() || !(is_map("expected_failures") || is_map("known_flaky")) ||
+        (doc.contains("known_flaky") && !is_map("known_flaky")) || (doc.contains("expected_failures") && !is_map("expected_failures")))
+        throw ExpectationsError(file.string() + ": expected {\"relay\": \"...\", \"expected_failures\": {\"scenario-id\": \"why\"}, "
+                                                "\"known_flaky\": {\"scenario-id\": \"why\"}}");
     Expectations e;
     e.relay = doc.value("relay", std::string());
-    for (auto const& [id, why] : doc["expected_failures"].items())
-        e.expected_failures[id] = why.is_string() ? why.get<std::string>() : why.dump();
+    auto const read = [&](char const* key, std::map<std::string, std::string>& into) {
+        if (!doc.contains(key)) return;
+        for (auto const& [id, why] : doc[key].items()) into[id] = why.is_string() ? why.get<std::string>() : why.dump();
+    };
+    read("expected_failures", e.expected_failures);
+    read("known_flaky", e.known_flaky);
     return e;
 }
 
@@ -71,15 +81,21 @@ void write_expectations(std::filesystem::path const& file, std::string const& re
     Json doc;
     doc["relay"] = relay;
     doc["expected_failures"] = Json::object();
+    doc["known_flaky"] = Json::object();
     for (auto const& r : results) {
-        if (r.verdict != interpreter::Verdict::fail) continue;
+        using interpreter::Verdict;
+        if (r.verdict != Verdict::fail && r.verdict != Verdict::blocked && r.verdict != Verdict::flaky) continue;
         auto why = r.failure ? r.failure->requirement + ": expected " +
                                    (r.failure->expected.empty() ? std::string("?") : r.failure->expected.front()) + ", got " +
                                    r.failure->actual
                              : std::string("fails");
-        doc["expected_failures"][r.scenario->id] = why.size() > 300 ? why.substr(0, 300) + "…" : why;
+        doc[r.verdict == Verdict::flaky ? "known_flaky" : "expected_failures"][r.scenario->id] =
+            why.size() > 300 ? why.substr(0, 300) + "…" : why;
     }
-    std::ofstream(file) << doc.dump(2) << "\n";
+    std::ofstream out(file);
+    out << doc.dump(2) << "\n";
+    out.close();
+    if (!out) throw ExpectationsError("cannot write " + file.string() + ": " + std::strerror(errno));
 }
 
 }  // namespace conformance

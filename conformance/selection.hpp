@@ -32,10 +32,12 @@ public:
 
 struct Expectations {
     std::string relay;
-    std::map<std::string, std::string> expected_failures;  // scenario id -> why
+    std::map<std::string, std::string> expected_failures;  // scenario id -> why (fail or blocked)
+    std::map<std::string, std::string> known_flaky;        // scenario id -> why (flaky with --repeat)
 };
 
 Expectations read_expectations(std::filesystem::path const& file);  // throws ExpectationsError
+// Throws ExpectationsError when the file cannot be written.
 void write_expectations(std::filesystem::path const& file, std::string const& relay,
                         std::vector<interpreter::ScenarioResult> const& results);
 

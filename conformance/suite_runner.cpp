@@ -4,9 +4,11 @@
 #include "client/tls.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
+
+#include <algorithm>
 
 namespace conformance {
 
@@ -14,17 +16,47 @@ namespace net = boost::asio;
 using interpreter::ScenarioResult;
 using interpreter::Verdict;
 
-bool relay_reachable(client::Endpoint const& endpoint) {
+namespace {
+
+net::awaitable<bool> accepts_connections(client::Endpoint const& endpoint) {
+    boost::beast::tcp_stream stream(co_await net::this_coro::executor);
+    try {
+        co_await client::connect(stream, endpoint, client::Clock::now() + std::chrono::seconds(2));
+        co_return true;
+    } catch (client::ConnectionFault const&) {
+        co_return false;
+    }
+}
+
+// Runs `task` on a fresh io_context of its own, for the checks made before and after the suite.
+template <class T>
+T run_alone(std::function<net::awaitable<T>()> task) {
     net::io_context ioc;
-    net::ip::tcp::socket socket(ioc);
-    net::ip::tcp::resolver resolver(ioc);
-    bool connected = false;
-    resolver.async_resolve(endpoint.host, endpoint.port, [&](boost::system::error_code ec, auto results) {
-        if (ec) return;
-        net::async_connect(socket, results, [&](boost::system::error_code e, auto const&) { connected = !e; });
+    auto future = net::co_spawn(ioc, std::move(task), net::use_future);
+    ioc.run();
+    return future.get();
+}
+
+}  // namespace
+
+bool relay_reachable(client::Endpoint const& endpoint) {
+    return run_alone<bool>([&] { return accepts_connections(endpoint); });
+}
+
+double calibrate_latency_ms(client::Endpoint const& endpoint) {
+    return run_alone<double>([&]() -> net::awaitable<double> {
+        double slowest = 0;
+        for (int i = 0; i < 5; ++i) {
+            auto const began = client::Clock::now();
+            try {
+                co_await client::http_exchange(endpoint, "GET", "/", {}, began + std::chrono::seconds(5));
+            } catch (std::exception const&) {
+                // Whatever the answer, how long it took is the measure.
+            }
+            slowest = std::max(slowest, std::chrono::duration<double, std::milli>(client::Clock::now() - began).count());
+        }
+        co_return slowest;
     });
-    ioc.run_for(std::chrono::seconds(2));
-    return connected;
 }
 
 std::optional<std::string> tls_problem(client::Endpoint const& endpoint) {
@@ -69,8 +101,16 @@ public:
 private:
     void start(std::size_t index) {
         ++running_;
-        net::co_spawn(ioc_, interpreter::run_scenario(*scenarios_[index], settings_),
+        net::co_spawn(ioc_, run_one(*scenarios_[index]),
                       [this, index](std::exception_ptr e, ScenarioResult result) { finish(index, e, std::move(result)); });
+    }
+
+    // A refused connection may mean the relay died: asked on this io_context, so that no other
+    // scenario's arrivals wait for the answer.
+    net::awaitable<ScenarioResult> run_one(scenario::Scenario const& scenario) {
+        auto result = co_await interpreter::run_scenario(scenario, settings_);
+        if (result.connection_refused) result.relay_gone = !co_await accepts_connections(settings_.endpoint);
+        co_return result;
     }
 
     void finish(std::size_t index, std::exception_ptr e, ScenarioResult result) {
@@ -81,11 +121,11 @@ private:
             try {
                 std::rethrow_exception(e);
             } catch (std::exception const& ex) {
-                result.failure = interpreter::Failure{scenarios_[index]->requirements.front(), 0, {}, {}, {}, ex.what(), {}};
+                result.failure = interpreter::Failure{scenarios_[index]->requirements.front(), 0, {}, {}, {}, std::string("runner fault: ") + ex.what(), {}};
             }
         }
-        // A refused connection may mean the relay died: if so, what could not run is NOTRUN, not ERROR.
-        if (result.connection_refused && !relay_down_ && !relay_reachable(settings_.endpoint)) relay_down_ = true;
+        // Once the relay is gone, what could not run is NOTRUN, not ERROR.
+        relay_down_ = relay_down_ || result.relay_gone;
         if (result.connection_refused && relay_down_) result.verdict = Verdict::notrun;
         results_[index] = std::move(result);
         ++finished_;
@@ -120,6 +160,39 @@ std::vector<ScenarioResult> run_suite(std::vector<scenario::Scenario const*> con
                                       interpreter::RunSettings const& settings, unsigned jobs,
                                       std::function<void(ScenarioResult const&)> on_done) {
     return Suite(scenarios, settings, jobs, std::move(on_done)).run();
+}
+
+std::vector<ScenarioResult> run_repeated(std::vector<scenario::Scenario const*> const& scenarios,
+                                         interpreter::RunSettings const& settings, unsigned jobs, unsigned repeat,
+                                         std::function<void(ScenarioResult const&)> on_done) {
+    auto folded = run_suite(scenarios, settings, jobs, on_done);
+    if (repeat <= 1) return folded;
+    for (auto& r : folded) r.runs = {r.verdict};
+    for (unsigned run = 1; run < repeat; ++run) {
+        auto again = run_suite(scenarios, settings, jobs, on_done);
+        for (std::size_t i = 0; i < folded.size(); ++i) {
+            auto& f = folded[i];
+            f.runs.push_back(again[i].verdict);
+            // Keep the details of the first run that did not pass.
+            bool const passed = f.verdict == Verdict::pass || f.verdict == Verdict::nonstrict;
+            if (passed && again[i].verdict != Verdict::pass && again[i].verdict != Verdict::nonstrict) {
+                auto runs = std::move(f.runs);
+                f = std::move(again[i]);
+                f.runs = std::move(runs);
+            }
+        }
+    }
+    for (auto& f : folded) {
+        bool const same = std::all_of(f.runs.begin(), f.runs.end(), [&](Verdict v) { return v == f.runs.front(); });
+        if (same) continue;
+        f.verdict = Verdict::flaky;
+        std::string each;
+        for (auto v : f.runs) each += std::string(each.empty() ? "" : " ") + interpreter::to_string(v);
+        if (!f.failure)
+            f.failure = interpreter::Failure{f.scenario->requirements.front(), 0, {}, {"the same verdict in every run"}, each, "flaky", {}};
+        f.failure->message = "verdicts differ between runs: " + each + (f.failure->message.empty() ? "" : "; " + f.failure->message);
+    }
+    return folded;
 }
 
 }  // namespace conformance

@@ -18,8 +18,18 @@ bool relay_reachable(client::Endpoint const& endpoint);
 // or nullopt when it succeeds.
 std::optional<std::string> tls_problem(client::Endpoint const& endpoint);
 
+// The relay's latency as a client sees it before the run: the slowest of five plain HTTP exchanges
+// (GET / on a fresh connection, any answer), in ms. docs/scenario-format.md, "Timing".
+double calibrate_latency_ms(client::Endpoint const& endpoint);
+
 std::vector<interpreter::ScenarioResult> run_suite(std::vector<scenario::Scenario const*> const& scenarios,
                                                    interpreter::RunSettings const& settings, unsigned jobs,
                                                    std::function<void(interpreter::ScenarioResult const&)> on_done);
+
+// Runs the suite `repeat` times and folds each scenario's runs into one result: the common verdict,
+// or flaky when the runs disagree (with the first run that did not pass as the details).
+std::vector<interpreter::ScenarioResult> run_repeated(std::vector<scenario::Scenario const*> const& scenarios,
+                                                      interpreter::RunSettings const& settings, unsigned jobs, unsigned repeat,
+                                                      std::function<void(interpreter::ScenarioResult const&)> on_done);
 
 }  // namespace conformance

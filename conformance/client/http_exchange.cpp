@@ -26,19 +26,19 @@ net::awaitable<HttpResponse> exchange(Stream& stream, Endpoint const& endpoint, 
     request.set(http::field::host, endpoint.host + ":" + endpoint.port);
     for (auto const& [name, value] : headers) request.set(name, value);
     co_await http::async_write(stream, request, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("sending " + method + " " + target + " failed: " + ec.message(), false);
+    if (ec) throw BadResponse("sending " + method + " " + target + " failed: " + ec.message());
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(16 * 1024 * 1024);
     parser.skip(request.method() == http::verb::head);
     co_await http::async_read_header(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
-    if (ec) throw ConnectionFault("no HTTP response to " + method + " " + target + ": " + ec.message(), false);
+    if (ec) throw BadResponse("no complete HTTP response to " + method + " " + target + ": " + ec.message());
     // A 101 has no body and what follows is WebSocket traffic, not for this exchange.
     if (parser.get().result_int() != 101 && !parser.is_done()) {
         co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
         if (ec && ec != http::error::end_of_stream)
-            throw ConnectionFault("reading the body of " + method + " " + target + " failed: " + ec.message(), false);
+            throw BadResponse("reading the body of " + method + " " + target + " failed: " + ec.message());
     }
     HttpResponse out;
     auto const& res = parser.get();

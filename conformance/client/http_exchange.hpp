@@ -20,6 +20,13 @@ public:
     bool refused;  // the TCP connection itself was refused
 };
 
+// Connected, but the relay's answer is not one a client could use: malformed, cut off, or not there
+// by the deadline. A verdict on the relay, not a fault of the runner.
+class BadResponse : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // Resolves and connects with TCP_NODELAY, by the deadline.
 boost::asio::awaitable<void> connect(boost::beast::tcp_stream& stream, Endpoint const& endpoint, Clock::time_point deadline);
 

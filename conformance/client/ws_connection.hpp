@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace conformance::client {
 
@@ -24,6 +25,9 @@ namespace conformance::client {
 struct HandshakeRefused {
     HttpResponse response;
 };
+
+// How the fragmented transport splits a message: every piece but the last goes out with fin unset.
+std::vector<std::string_view> fragments(std::string_view payload);
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
 public:

@@ -16,9 +16,10 @@ namespace {
 MatchResult no(std::string why) { return {false, {}, std::move(why)}; }
 MatchResult yes() { return {true, {}, {}}; }
 
-MatchResult merge(MatchResult into, MatchResult const& more) {
-    if (!more.matched) return more;
-    for (auto const& [k, v] : more.captures) into.captures[k] = v;
+// Adds a part's captures and non-strict differences (named after the part) to the whole.
+MatchResult merge(MatchResult into, MatchResult const& part, std::string const& what) {
+    for (auto const& [k, v] : part.captures) into.captures[k] = v;
+    for (auto const& why : part.nonstrict) into.nonstrict.push_back(what + ": " + why);
     return into;
 }
 
@@ -59,6 +60,7 @@ std::string preview(std::string const& payload, bool binary, std::size_t max) {
 MatchResult match_event(EventMatcher const& expected, std::optional<WireEvent> const& event, matcher::Variables const& vars) {
     if (std::holds_alternative<NothingMatcher>(expected)) return event ? no("something arrived") : yes();
     if (!event) return no("nothing arrived");
+    if (event->kind == WireEvent::Kind::invalid) return no("a client rejects an invalid frame");
     if (std::holds_alternative<EndedMatcher>(expected))
         return event->kind == WireEvent::Kind::frame ? no("a frame, not the end") : yes();
     if (auto const* c = std::get_if<CloseMatcher>(&expected)) {
@@ -78,7 +80,7 @@ MatchResult match_http(HttpExpectation const& expected, HttpResponse const& resp
     if (expected.body) {
         auto body = matcher::match(*expected.body, Json(response.body), false, vars);
         if (!body.matched) return no("body: " + body.why);
-        result = merge(result, body);
+        result = merge(result, body, "body");
     }
     for (auto const& [name, pattern] : expected.headers) {
         auto it = response.headers.find(name);
@@ -89,7 +91,7 @@ MatchResult match_http(HttpExpectation const& expected, HttpResponse const& resp
         if (it == response.headers.end()) return no("header " + name + " missing");
         auto header = matcher::match(pattern, Json(it->second), false, vars);
         if (!header.matched) return no("header " + name + ": " + header.why);
-        result = merge(result, header);
+        result = merge(result, header, "header " + name);
     }
     return result;
 }
@@ -128,6 +130,7 @@ std::string describe(WireEvent const& event) {
         return std::string(event.binary ? "binary frame " : "text frame ") + preview(event.payload, event.binary);
     case WireEvent::Kind::close: return "close frame " + std::to_string(event.code) + " \"" + event.reason + "\"";
     case WireEvent::Kind::ended: return "the connection ended without a close frame (" + event.reason + ")";
+    case WireEvent::Kind::invalid: return "an invalid frame from the relay (" + event.reason + ")";
     }
     return {};
 }

@@ -3,6 +3,7 @@
 #include "client/http_exchange.hpp"
 #include "client/ws_connection.hpp"
 #include "interpreter/event_matching.hpp"
+#include "interpreter/timing.hpp"
 #include "interpreter/trace_writer.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -23,9 +24,12 @@ using namespace scenario;
 char const* to_string(Verdict v) {
     switch (v) {
     case Verdict::pass: return "pass";
+    case Verdict::nonstrict: return "nonstrict";
     case Verdict::fail: return "fail";
+    case Verdict::blocked: return "blocked";
     case Verdict::error: return "error";
     case Verdict::notrun: return "notrun";
+    case Verdict::flaky: return "flaky";
     }
     return "?";
 }
@@ -95,21 +99,26 @@ public:
 
     net::awaitable<ScenarioResult> run() {
         start_ = Clock::now();
-        deadline_ = start_ + std::chrono::milliseconds(settings_.scenario_timeout_ms.value_or(scenario_.timeout_ms));
+        // Slower relay timers stretch the scenario's cap too; faster ones leave it as it is.
+        auto const cap_ms = settings_.scenario_timeout_ms.value_or(scenario_.timeout_ms) * std::max(1.0, settings_.time_scale);
+        deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(cap_ms));
         std::size_t index = 0;
         try {
             for (; index < scenario_.steps.size(); ++index) {
                 auto const& step = scenario_.steps[index];
                 auto const began = Clock::now();
                 recorded_.reset();
+                matched_at_.reset();
                 co_await perform(step);
                 if (trace_) write_down(step);
-                if (step.mark) marks_[*step.mark] = Clock::now();
+                if (step.mark) marks_[*step.mark] = {ms_since_start(began), ms_since_start(matched_at_.value_or(Clock::now()))};
                 result_.steps.push_back({index + 1, step_text(step), "ok", elapsed_ms(began)});
             }
-            result_.verdict = Verdict::pass;
+            result_.verdict = result_.nonstrict.empty() ? Verdict::pass : Verdict::nonstrict;
         } catch (StepFailure const& f) {
             record(index, Verdict::fail, f.expected, f.actual, f.why, f.socket);
+        } catch (client::BadResponse const& e) {
+            record(index, Verdict::fail, {"an answer a client can use"}, e.what(), "the relay's answer is unusable", {});
         } catch (StepError const& e) {
             record(index, Verdict::error, {}, {}, e.message, e.socket);
         } catch (client::ConnectionFault const& e) {
@@ -117,6 +126,8 @@ public:
             record(index, Verdict::error, {}, {}, e.what(), {});
         } catch (matcher::UnknownVariable const& e) {
             record(index, Verdict::error, {}, {}, std::string("scenario fault: ") + e.what(), {});
+        } catch (std::exception const& e) {
+            record(index, Verdict::error, {}, {}, std::string("runner fault: ") + e.what(), {});
         }
         for (auto& [name, socket] : sockets_) socket->drop();
         result_.duration_ms = elapsed_ms(start_);
@@ -128,16 +139,34 @@ private:
         return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
     }
 
-    void log(std::string const& socket, char const* direction, std::string kind, std::string text) {
-        result_.wire_log.push_back({elapsed_ms(start_), socket, direction, std::move(kind), std::move(text)});
+    double ms_since_start(Clock::time_point at) const { return std::chrono::duration<double, std::milli>(at - start_).count(); }
+
+    Clock::time_point at_ms(double ms) const {
+        return start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
+    }
+
+    // docs/scenario-format.md, "Timing": the slower the relay has shown itself, the longer we wait.
+    double allowance() const { return allowance_ms(settings_.latency_ms, longest_exchange_ms_); }
+
+    void log(std::string const& socket, char const* direction, std::string kind, std::string text,
+             std::optional<Clock::time_point> at = std::nullopt) {
+        result_.wire_log.push_back({ms_since_start(at.value_or(Clock::now())), socket, direction, std::move(kind), std::move(text)});
+    }
+
+    std::string const& requirement_of(Step const& step) const { return step.requirement ? *step.requirement : scenario_.requirements.front(); }
+
+    // A step that names a requirement the scenario is not about only sets the stage for it.
+    bool is_precondition(Step const& step) const {
+        return step.requirement &&
+               std::find(scenario_.requirements.begin(), scenario_.requirements.end(), *step.requirement) == scenario_.requirements.end();
     }
 
     void record(std::size_t index, Verdict verdict, std::vector<std::string> expected, std::string actual,
                 std::string why, std::string socket) {
-        result_.verdict = verdict;
-        Failure f;
         auto const& step = scenario_.steps[std::min(index, scenario_.steps.size() - 1)];
-        f.requirement = step.requirement.value_or(scenario_.requirements.front());
+        result_.verdict = verdict == Verdict::fail && is_precondition(step) ? Verdict::blocked : verdict;
+        Failure f;
+        f.requirement = requirement_of(step);
         f.step = index + 1;
         f.step_text = step_text(step);
         f.expected = std::move(expected);
@@ -145,10 +174,18 @@ private:
         f.message = std::move(why);
         f.socket = std::move(socket);
         result_.failure = std::move(f);
-        result_.steps.push_back({index + 1, step_text(step), verdict == Verdict::fail ? "fail" : "error", 0});
+        result_.steps.push_back({index + 1, step_text(step), to_string(result_.verdict), 0});
         for (auto i = index + 1; i < scenario_.steps.size(); ++i)
             result_.steps.push_back({i + 1, step_text(scenario_.steps[i]), "skipped", 0});
     }
+
+    void note_differences(std::vector<std::string> const& whys) {
+        auto const& step = scenario_.steps[current_step_];
+        for (auto const& why : whys) result_.nonstrict.push_back({current_step_ + 1, requirement_of(step), why});
+    }
+
+    // Opening and plain HTTP exchanges show how slow the relay is right now.
+    void note_exchange(Clock::time_point began) { longest_exchange_ms_ = std::max(longest_exchange_ms_, elapsed_ms(began)); }
 
     Clock::time_point operation_deadline() const { return std::min(deadline_, Clock::now() + operation_timeout); }
 
@@ -198,6 +235,7 @@ private:
     }
 
     net::awaitable<void> open(OpenStep const& step) {
+        auto const began = Clock::now();
         auto const& spec = scenario_.sockets.at(step.socket);
         auto const path = target(spec);
         log(step.socket, "out", "open", "GET " + path);
@@ -208,6 +246,7 @@ private:
             headers.emplace("Sec-WebSocket-Key", websocket_key());
             headers.emplace("Sec-WebSocket-Version", "13");
             auto response = co_await client::http_exchange(settings_.endpoint, "GET", path, headers, operation_deadline());
+            note_exchange(began);
             log(step.socket, "in", "http", describe(response));
             if (trace_) {
                 recorded_ = Json{{"open", step.socket}, {"refused", trace_->http_expectation(response)}};
@@ -218,6 +257,7 @@ private:
         }
         auto connection = std::make_shared<client::WsConnection>(co_await net::this_coro::executor, settings_.endpoint);
         auto refused = co_await connection->open(path, substituted(spec.headers), operation_deadline());
+        note_exchange(began);
         if (refused) {
             log(step.socket, "in", "http", describe(refused->response));
             throw StepFailure{{"HTTP 101 Switching Protocols"}, describe(refused->response), "the handshake was refused", step.socket};
@@ -231,7 +271,9 @@ private:
         auto vars = vars_;
         for (std::uint32_t i = 0; i < step.repeat; ++i) {
             vars["i"] = i;
-            auto payload = step.substitute ? matcher::substitute(step.payload, vars) : step.payload;
+            auto payload = step.json        ? matcher::substitute_json(*step.json, vars).dump()
+                           : step.substitute ? matcher::substitute(step.payload, vars)
+                                             : step.payload;
             bool const binary = step.type == FrameType::binary;
             log(step.socket, "out", binary ? "binary" : "text", preview(payload, binary));
             try {
@@ -253,14 +295,20 @@ private:
             auto vars = vars_;
             vars["i"] = i;
             auto const now = Clock::now();
-            auto const wait_ms = step.within_ms.value_or(waits_for_nothing ? 1000 : settings_.step_timeout_ms);
-            auto deadline = step.window ? marks_.at(step.window->after) + std::chrono::milliseconds(step.window->max_ms)
-                                        : now + std::chrono::milliseconds(wait_ms);
+            auto const written_ms = step.within_ms.value_or(waits_for_nothing ? 1000 : settings_.step_timeout_ms);
+            std::optional<TimeBounds> bounds;
+            double wait_ms = waits_for_nothing ? quiet_ms(written_ms, settings_.time_scale, allowance()) : written_ms + allowance();
+            if (step.window) {
+                bounds = window_bounds(marks_.at(step.window->after), step.window->min_ms, step.window->max_ms, settings_.time_scale,
+                                       allowance());
+                wait_ms = bounds->latest - ms_since_start(now);
+            }
+            auto deadline = bounds ? at_ms(bounds->latest) : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(wait_ms));
             bool const capped = deadline > deadline_;
             deadline = std::min(deadline, deadline_);
             if (trace_) {
                 auto event = co_await connection.next(deadline);
-                if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event));
+                if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event), event->at);
                 // The scenario's own captures keep their names in the trace.
                 for (auto const& alternative : step.alternatives) {
                     auto result = match_event(alternative, event, vars);
@@ -269,7 +317,7 @@ private:
                         vars_[name] = value;
                     }
                 }
-                auto observed = trace_->expect_step(step.socket, event, std::uint32_t(wait_ms));
+                auto observed = trace_->expect_step(step.socket, event, written_ms);
                 if (step.window) {
                     observed.erase("within_ms");
                     observed["window"] = scenario_.steps[current_step_].source.at("window");
@@ -284,7 +332,7 @@ private:
                     throw StepError{"the relay sent more than " + std::to_string(client::WsConnection::max_queued_bytes >> 20) +
                                         " MiB the scenario did not take; the socket was dropped",
                                     step.socket};
-                if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event));
+                if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event), event->at);
                 std::string closest;
                 for (auto const& alternative : step.alternatives) {
                     auto result = match_event(alternative, event, vars);
@@ -292,17 +340,18 @@ private:
                         if (closest.empty()) closest = result.why;
                         continue;
                     }
-                    check_window(step, event, step.socket);
+                    if (bounds && event) check_window(step, *bounds, *event);
                     for (auto& [name, value] : result.captures) vars_[name] = value;
+                    note_differences(result.nonstrict);
+                    matched_at_ = event ? event->at : Clock::now();
                     goto matched;
                 }
                 if (step.skip_other_frames && event && event->kind == WireEvent::Kind::frame) continue;
                 {
                     std::vector<std::string> expected;
-                    for (auto const& alternative : step.alternatives) expected.push_back(describe(alternative, wait_ms));
+                    for (auto const& alternative : step.alternatives) expected.push_back(describe(alternative, std::uint32_t(wait_ms)));
                     auto const actual = event ? describe(*event)
-                                              : "nothing within " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                                        deadline - now).count()) + " ms" +
+                                              : "nothing within " + std::to_string(std::llround(wait_ms)) + " ms" +
                                                     (capped ? " (the scenario's time ran out)" : "");
                     throw StepFailure{expected, actual, closest, step.socket};
                 }
@@ -311,20 +360,24 @@ private:
         }
     }
 
-    void check_window(ExpectStep const& step, std::optional<WireEvent> const& event, std::string const& socket) {
-        if (!step.window || !event) return;
-        auto const after = event->at - marks_.at(step.window->after);
-        auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(after).count();
-        if (ms < std::int64_t(step.window->min_ms))
-            throw StepFailure{{"between " + std::to_string(step.window->min_ms) + " and " + std::to_string(step.window->max_ms) +
-                               " ms after mark " + step.window->after},
-                              describe(*event) + " after only " + std::to_string(ms) + " ms",
-                              "too early",
-                              socket};
+    // Both ends, also for an event that was already queued when the step began.
+    void check_window(ExpectStep const& step, TimeBounds bounds, WireEvent const& event) {
+        auto const at = ms_since_start(event.at);
+        auto const judged = judge_time(at, bounds);
+        if (judged == Arrival::in) return;
+        auto const& mark = marks_.at(step.window->after);
+        throw StepFailure{{"between " + std::to_string(std::llround(bounds.earliest - mark.start)) + " ms after mark " +
+                           step.window->after + " started and " + std::to_string(std::llround(bounds.latest - mark.finish)) +
+                           " ms after it finished"},
+                          describe(event) + " " + std::to_string(std::llround(at - mark.start)) + " ms after mark " +
+                              step.window->after + " started, " + std::to_string(std::llround(at - mark.finish)) + " ms after it finished",
+                          judged == Arrival::early ? "too early" : "too late",
+                          step.socket};
     }
 
     static std::string kind_of(WireEvent const& e) {
         if (e.kind == WireEvent::Kind::frame) return e.binary ? "binary" : "text";
+        if (e.kind == WireEvent::Kind::invalid) return "invalid";
         return e.kind == WireEvent::Kind::close ? "close" : "ended";
     }
 
@@ -337,8 +390,10 @@ private:
     net::awaitable<void> http(HttpStep const& step) {
         auto const path = step.path + (step.query ? "?" + matcher::substitute(*step.query, vars_) : "");
         log("http", "out", "http", step.method + " " + path);
+        auto const began = Clock::now();
         auto response = co_await client::http_exchange(settings_.endpoint, step.method, path, substituted(step.headers),
                                                        operation_deadline());
+        note_exchange(began);
         log("http", "in", "http", describe(response));
         if (trace_) {
             auto const& source = scenario_.steps[current_step_].source;
@@ -352,6 +407,7 @@ private:
         auto result = match_http(expected, response, vars_);
         if (!result.matched) throw StepFailure{{describe(expected)}, describe(response), result.why, socket};
         for (auto& [name, value] : result.captures) vars_[name] = value;
+        note_differences(result.nonstrict);
     }
 
     // The recorded form of a step: what perform() observed, or the step as written.
@@ -372,7 +428,9 @@ private:
     std::size_t current_step_ = 0;
     matcher::Variables vars_;
     std::map<std::string, std::shared_ptr<client::WsConnection>> sockets_;
-    std::map<std::string, Clock::time_point> marks_;
+    std::map<std::string, MarkInterval> marks_;  // ms since start_
+    std::optional<Clock::time_point> matched_at_;  // when the current expect step's event arrived
+    double longest_exchange_ms_ = 0;
     Clock::time_point start_, deadline_;
     ScenarioResult result_;
 };

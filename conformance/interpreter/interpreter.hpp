@@ -17,6 +17,8 @@ struct RunSettings {
     client::Endpoint endpoint;
     std::uint32_t step_timeout_ms = 5000;               // expect steps without within_ms
     std::optional<std::uint32_t> scenario_timeout_ms;   // overrides each scenario's timeout_ms
+    double latency_ms = 0;   // calibrated (or given) at the start of the run: widens every allowance
+    double time_scale = 1;   // the relay's protocol timers are scaled by this
     // Record instead of judge: every expect step takes what arrives and writes it down as the step
     // that would have matched it (ScenarioResult::recorded_steps).
     bool record = false;

@@ -86,7 +86,8 @@ Json TraceWriter::expect_step(std::string const& socket, std::optional<client::W
         break;
     }
     case client::WireEvent::Kind::close: step["close"] = {{"code", event->code}, {"reason", generalize_text(event->reason)}}; break;
-    case client::WireEvent::Kind::ended: step["ended"] = true; break;
+    case client::WireEvent::Kind::ended:
+    case client::WireEvent::Kind::invalid: step["ended"] = true; break;
     }
     return step;
 }

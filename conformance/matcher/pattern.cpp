@@ -46,6 +46,7 @@ public:
 
     Variables captures;
     std::string why;
+    std::vector<std::string> nonstrict;
 
 private:
     bool fail(std::string const& at, std::string const& message) {
@@ -67,6 +68,11 @@ private:
                 return fail(at, show(value) + " does not match /" + regex->get<std::string>() + "/");
         }
         if (auto capture = pattern.find("$capture"); capture != pattern.end()) captures[capture->get<std::string>()] = value;
+        if (auto strict = pattern.find("$strict"); strict != pattern.end()) {
+            // The official relay's exact value, which no client depends on: a miss is NON-STRICT, not FAILED.
+            Matcher stricter(subset_, vars_);
+            if (!stricter.run(*strict, value, at)) nonstrict.push_back(std::move(stricter.why));
+        }
         return true;
     }
 
@@ -128,13 +134,29 @@ std::string substitute(std::string const& text, Variables const& vars) {
     return out;
 }
 
+Json substitute_json(Json const& value, Variables const& vars) {
+    if (value.is_string()) return substitute(value.get<std::string>(), vars);
+    if (value.is_array()) {
+        auto out = Json::array();
+        for (auto const& item : value) out.push_back(substitute_json(item, vars));
+        return out;
+    }
+    if (value.is_object()) {
+        auto out = Json::object();
+        for (auto const& [key, item] : value.items()) out[substitute(key, vars)] = substitute_json(item, vars);
+        return out;
+    }
+    return value;
+}
+
 MatchResult match(Json const& pattern, Json const& value, bool subset, Variables const& vars) {
     Matcher m(subset, vars);
     MatchResult result;
     result.matched = m.run(pattern, value, "");
-    if (result.matched)
+    if (result.matched) {
         result.captures = std::move(m.captures);
-    else
+        result.nonstrict = std::move(m.nonstrict);
+    } else
         result.why = std::move(m.why);
     return result;
 }
@@ -150,6 +172,7 @@ std::string describe(Json const& pattern) {
         if (pattern.contains("$max")) add("<= " + show(pattern["$max"]));
         if (pattern.contains("$regex")) add("string matching /" + pattern["$regex"].get<std::string>() + "/");
         if (pattern.contains("$capture")) add("(captured as ${" + pattern["$capture"].get<std::string>() + "})");
+        if (pattern.contains("$strict")) add("(strictly " + describe(pattern["$strict"]) + ")");
         return out;
     }
     if (pattern.is_object()) {

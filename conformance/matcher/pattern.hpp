@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace conformance::matcher {
 
@@ -23,10 +24,14 @@ public:
 // $${ with ${. Throws UnknownVariable.
 std::string substitute(std::string const& text, Variables const& vars);
 
+// The same inside every string of a JSON value (keys included), for `json` sends.
+Json substitute_json(Json const& value, Variables const& vars);
+
 struct MatchResult {
     bool matched = false;
     Variables captures;  // only meaningful when matched
     std::string why;     // when not matched: one line, e.g. `at /ts: expected an integer, got "12"`
+    std::vector<std::string> nonstrict;  // when matched: each $strict pattern that did not hold, as a why
 };
 
 MatchResult match(Json const& pattern, Json const& value, bool subset, Variables const& vars);

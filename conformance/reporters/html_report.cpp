@@ -45,7 +45,7 @@ header{background:#1d2430;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;
 header .meta{opacity:.8;font-size:12px}main{padding:16px 24px;max-width:1200px}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}.card{background:#fff;border-radius:8px;padding:10px 16px;
 box-shadow:0 1px 2px #0002;min-width:110px}.card b{display:block;font-size:22px}
-.pass{color:#137333}.fail{color:#c5221f}.error{color:#b06000}.notrun{color:#5f6368}.expected{color:#8430ce}
+.headline{font-size:18px;font-weight:600;margin:12px 0 4px}.pass{color:#137333}.nonstrict{color:#b06000}.fail{color:#c5221f}.error{color:#b06000}.notrun{color:#5f6368}.expected{color:#8430ce}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0 24px}th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;
 text-align:left;vertical-align:top}th{background:#eef0f3;font-weight:600}
 details.scenario{background:#fff;border-radius:8px;margin:8px 0;box-shadow:0 1px 2px #0002}
@@ -68,12 +68,31 @@ document.body.dataset.ready='1';
 
 std::string verdict_label(Json const& s) {
     auto verdict = text_of(s, "verdict");
-    bool const expected = s.value("expected_failure", false);
-    if (verdict == "fail" && expected) return "<span class=\"expected\">✘ expected</span>";
+    if (s.value("expected_failure", false)) return "<span class=\"expected\">✘ expected " + escape(verdict) + "</span>";
     if (verdict == "pass") return "<span class=\"pass\">✔ pass</span>";
+    if (verdict == "nonstrict") return "<span class=\"nonstrict\">✔ non-strict</span>";
     if (verdict == "fail") return "<span class=\"fail\">✘ fail</span>";
+    if (verdict == "blocked") return "<span class=\"fail\">✘ blocked by " + escape(text_of(s, "blocked_by")) + "</span>";
+    if (verdict == "flaky") return "<span class=\"fail\">~ flaky</span>";
     if (verdict == "error") return "<span class=\"error\">⚠ error</span>";
     return "<span class=\"notrun\">– not run</span>";
+}
+
+// NON-STRICT differences and, with --repeat, every run's verdict.
+std::string grade_box(Json const& s) {
+    std::ostringstream out;
+    if (s.contains("runs")) {
+        out << "<p class=\"meta\">" << escape(text_of(s, "passes")) << " of " << s["runs"].size() << " runs passed:";
+        for (auto const& v : s["runs"]) out << " " << escape(v.get<std::string>());
+        out << "</p>";
+    }
+    if (!s.contains("nonstrict")) return out.str();
+    out << "<ul class=\"differences\">";
+    for (auto const& d : s["nonstrict"])
+        out << "<li><span class=\"nonstrict\">non-strict</span> " << escape(text_of(d, "requirement")) << ", step "
+            << escape(text_of(d, "step")) << ": " << escape(text_of(d, "detail")) << "</li>";
+    out << "</ul>";
+    return out.str();
 }
 
 // The relay's lane on the left, one lane per socket to its right, one arrow per wire event in time
@@ -198,10 +217,18 @@ std::string render_html_report(Json const& report, Json const& requirements) {
         << " · relay-conformance " << escape(text_of(report, "version")) << " · protocol at getpaseo/paseo "
         << escape(shorten(text_of(report, "protocol_commit"), 12)) << " · " << escape(text_of(report, "started_at"))
         << "</div></header><main>";
+    auto const& verdict = report.contains("verdict") ? report["verdict"] : Json::object();
+    auto const& timing = report.contains("timing") ? report["timing"] : Json::object();
+    out << "<p class=\"headline " << (verdict.value("strict", false) ? "pass" : verdict.value("compatible", false) ? "nonstrict" : "fail")
+        << "\" id=\"headline\">" << escape(text_of(verdict, "headline")) << "</p><div class=\"meta\">latency "
+        << escape(text_of(timing, "latency_ms")) << " ms (" << escape(text_of(timing, "latency_source")) << "), time scale "
+        << escape(text_of(timing, "time_scale")) << (verdict.value("strict_mode", false) ? ", --strict" : "") << "</div>";
     out << "<div class=\"cards\">";
-    for (auto const& [key, label, cls] : {std::tuple{"passed", "passed", "pass"}, std::tuple{"failed", "failed", "fail"},
-                                          std::tuple{"errors", "errors", "error"}, std::tuple{"notrun", "not run", "notrun"},
-                                          std::tuple{"expected_failures", "expected failures", "expected"}}) {
+    for (auto const& [key, label, cls] : {std::tuple{"passed", "passed", "pass"}, std::tuple{"nonstrict", "non-strict", "nonstrict"},
+                                          std::tuple{"failed", "failed", "fail"}, std::tuple{"blocked", "blocked", "fail"},
+                                          std::tuple{"flaky", "flaky", "fail"}, std::tuple{"errors", "errors", "error"},
+                                          std::tuple{"notrun", "not run", "notrun"},
+                                          std::tuple{"expected_failures", "expected", "expected"}}) {
         out << "<div class=\"card\"><b class=\"" << cls << "\">" << escape(text_of(summary, key)) << "</b>" << label << "</div>";
     }
     out << "</div>";
@@ -212,7 +239,7 @@ std::string render_html_report(Json const& report, Json const& requirements) {
             << (verdict == "pass" || s.value("expected_failure", false) ? "" : " open") << "><summary>" << verdict_label(s)
             << " <b>" << escape(text_of(s, "id")) << "</b> — " << escape(text_of(s, "title")) << " <span class=\"meta\">";
         for (auto const& r : s["requirements"]) out << "<span class=\"tag\">" << escape(r.get<std::string>()) << "</span>";
-        out << "</span></summary><div class=\"body\">" << failure_box(s) << sequence_diagram(s) << steps_table(s)
+        out << "</span></summary><div class=\"body\">" << grade_box(s) << failure_box(s) << sequence_diagram(s) << steps_table(s)
             << "</div></details>";
     }
     if (!requirements.empty()) out << "<h2>Requirements</h2>" << coverage_table(report, requirements);

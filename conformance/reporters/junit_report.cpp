@@ -62,47 +62,66 @@ void write_junit(std::ostream& out, RunInfo const& info, std::vector<interpreter
                  std::vector<Requirement> const& requirements) {
     std::map<std::string, std::vector<interpreter::ScenarioResult const*>> sections;
     for (auto const& r : results) sections[r.scenario->section].push_back(&r);
-    auto const total = summarize(results);
-    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out << "<testsuites name=\"relay-conformance\" tests=\"" << total.total << "\" failures=\"" << total.failed
-        << "\" errors=\"" << total.errors << "\" skipped=\"" << total.notrun << "\" time=\"" << seconds(info.duration_ms) << "\">\n";
-    for (auto const& [section, members] : sections) {
+    struct Counts {
         std::size_t failures = 0, errors = 0, skipped = 0;
-        double time = 0;
+    };
+    auto const count = [&](auto const& members) {
+        Counts c;
         for (auto const* r : members) {
-            failures += r->verdict == Verdict::fail && !r->expected_failure;
-            errors += r->verdict == Verdict::error;
-            skipped += r->verdict == Verdict::notrun || (r->verdict == Verdict::fail && r->expected_failure);
-            time += r->duration_ms;
+            c.errors += r->verdict == Verdict::error && !r->expected_failure;
+            c.failures += fails_run(*r, info.strict) && r->verdict != Verdict::error;
+            c.skipped += r->verdict == Verdict::notrun || r->expected_failure;
         }
-        out << "  <testsuite name=\"" << xml(section) << "\" tests=\"" << members.size() << "\" failures=\"" << failures
-            << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\" time=\"" << seconds(time) << "\" timestamp=\""
+        return c;
+    };
+    std::vector<interpreter::ScenarioResult const*> all;
+    for (auto const& r : results) all.push_back(&r);
+    auto const total = count(all);
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out << "<testsuites name=\"relay-conformance\" tests=\"" << results.size() << "\" failures=\"" << total.failures
+        << "\" errors=\"" << total.errors << "\" skipped=\"" << total.skipped << "\" time=\"" << seconds(info.duration_ms) << "\">\n";
+    for (auto const& [section, members] : sections) {
+        auto const c = count(members);
+        double time = 0;
+        for (auto const* r : members) time += r->duration_ms;
+        out << "  <testsuite name=\"" << xml(section) << "\" tests=\"" << members.size() << "\" failures=\"" << c.failures
+            << "\" errors=\"" << c.errors << "\" skipped=\"" << c.skipped << "\" time=\"" << seconds(time) << "\" timestamp=\""
             << xml(info.started_at.substr(0, 19)) << "\">\n";
         out << "    <properties>\n      <property name=\"relay_url\" value=\"" << xml(info.relay_url) << "\"/>\n"
             << "      <property name=\"suite_version\" value=\"" << xml(info.version) << "\"/>\n"
             << "      <property name=\"protocol_commit\" value=\"" << xml(info.protocol_commit) << "\"/>\n    </properties>\n";
         for (auto const* r : members) {
-            out << "    <testcase name=\"" << xml(r->scenario->id) << "\" classname=\"" << xml(section) << "\" time=\""
+            out << "    <testcase name=\"" << xml(interpreter::display_id(*r)) << "\" classname=\"" << xml(section) << "\" time=\""
                 << seconds(r->duration_ms) << "\"";
             if (r->verdict == Verdict::pass) {
                 out << "/>\n";
                 continue;
             }
             out << ">\n";
-            if (r->verdict == Verdict::fail && r->expected_failure) {
-                out << "      <skipped message=\"" << xml("expected failure: " + r->expected_reason) << "\"/>\n";
-            } else if (r->verdict == Verdict::fail) {
-                auto const& f = *r->failure;
-                out << "      <failure type=\"" << xml(f.requirement) << "\" message=\""
-                    << xml(f.requirement + " step " + std::to_string(f.step) + ": " + f.actual) << "\">"
-                    << xml(failure_text(*r, requirements)) << "</failure>\n";
+            std::string differences;
+            for (auto const& d : r->nonstrict)
+                differences += "non-strict (" + d.requirement + ", step " + std::to_string(d.step) + "): " + d.detail + "\n";
+            if (r->expected_failure) {
+                out << "      <skipped message=\"" << xml("expected: " + r->expected_reason) << "\"/>\n";
+            } else if (r->verdict == Verdict::notrun) {
+                out << "      <skipped message=\"not run: the relay stopped answering\"/>\n";
             } else if (r->verdict == Verdict::error) {
                 auto const message = r->failure ? r->failure->message : std::string("error");
                 out << "      <error type=\"runner\" message=\"" << xml(message) << "\">"
                     << (r->failure ? xml(failure_text(*r, requirements)) : "") << "</error>\n";
-            } else {
-                out << "      <skipped message=\"not run: the relay stopped answering\"/>\n";
+            } else if (r->verdict == Verdict::nonstrict && info.strict) {
+                out << "      <failure type=\"NON-STRICT\" message=\"" << xml(r->nonstrict.front().detail) << "\">" << xml(differences)
+                    << "</failure>\n";
+            } else if (r->failure) {
+                auto const& f = *r->failure;
+                auto const type = r->verdict == Verdict::blocked ? "blocked by " + f.requirement
+                                  : r->verdict == Verdict::flaky  ? std::string("flaky")
+                                                                  : f.requirement;
+                out << "      <failure type=\"" << xml(type) << "\" message=\""
+                    << xml(type + ", step " + std::to_string(f.step) + ": " + f.actual) << "\">" << xml(failure_text(*r, requirements))
+                    << "</failure>\n";
             }
+            if (!differences.empty()) out << "      <system-out>" << xml(differences) << "</system-out>\n";
             out << "    </testcase>\n";
         }
         out << "  </testsuite>\n";

@@ -1,5 +1,8 @@
 #include "reporters/run_report.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace conformance::reporters {
 
 using interpreter::Verdict;
@@ -9,14 +12,52 @@ Summary summarize(std::vector<interpreter::ScenarioResult> const& results) {
     Summary s;
     for (auto const& r : results) {
         ++s.total;
+        if (r.expected_failure) {
+            ++s.expected_failures;
+            continue;
+        }
         switch (r.verdict) {
         case Verdict::pass: ++s.passed; break;
-        case Verdict::fail: r.expected_failure ? ++s.expected_failures : ++s.failed; break;
+        case Verdict::nonstrict: ++s.nonstrict; break;
+        case Verdict::fail: ++s.failed; break;
+        case Verdict::blocked: ++s.blocked; break;
         case Verdict::error: ++s.errors; break;
         case Verdict::notrun: ++s.notrun; break;
+        case Verdict::flaky: ++s.flaky; break;
         }
     }
     return s;
+}
+
+bool fails_run(interpreter::ScenarioResult const& r, bool strict) {
+    if (r.expected_failure) return false;
+    switch (r.verdict) {
+    case Verdict::pass:
+    case Verdict::notrun: return false;
+    case Verdict::nonstrict: return strict;
+    default: return true;
+    }
+}
+
+Headline headline(Summary const& s) {
+    Headline h;
+    h.compatible = s.failed + s.blocked + s.errors + s.flaky + s.notrun == 0;
+    h.strict = h.compatible && s.nonstrict == 0;
+    auto const count = [](std::size_t n, char const* what) { return std::to_string(n) + " " + what; };
+    if (h.strict) {
+        h.text = "Compatible with Paseo clients, and strictly: no difference from the official relay in " + count(s.passed, "scenarios");
+    } else if (h.compatible) {
+        h.text = "Compatible with Paseo clients, not strictly: " + count(s.nonstrict, "scenarios") +
+                 " differ from the official relay only in details no client depends on";
+    } else {
+        std::string why;
+        for (auto const& [n, what] : {std::pair{s.failed, "failed"}, std::pair{s.blocked, "blocked"}, std::pair{s.flaky, "flaky"},
+                                      std::pair{s.errors, "could not be run"}, std::pair{s.notrun, "not run"}})
+            if (n) why += (why.empty() ? "" : ", ") + count(n, what);
+        h.text = "NOT compatible with Paseo clients: " + why;
+    }
+    if (s.expected_failures) h.text += " (" + count(s.expected_failures, "known deviations expected") + ")";
+    return h;
 }
 
 Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> const& results,
@@ -29,8 +70,15 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
     report["relay_url"] = info.relay_url;
     report["started_at"] = info.started_at;
     report["duration_ms"] = info.duration_ms;
-    report["summary"] = {{"total", s.total},   {"passed", s.passed}, {"failed", s.failed},
-                         {"errors", s.errors}, {"notrun", s.notrun}, {"expected_failures", s.expected_failures},
+    auto const h = headline(s);
+    report["verdict"] = {{"compatible", h.compatible}, {"strict", h.strict}, {"strict_mode", info.strict}, {"headline", h.text}};
+    report["timing"] = {{"latency_ms", std::round(info.latency_ms * 10) / 10},
+                        {"latency_source", info.latency_given ? "given" : "calibrated"},
+                        {"time_scale", info.time_scale},
+                        {"repeat", info.repeat}};
+    report["summary"] = {{"total", s.total},       {"passed", s.passed}, {"nonstrict", s.nonstrict},
+                         {"failed", s.failed},     {"blocked", s.blocked}, {"errors", s.errors},
+                         {"notrun", s.notrun},     {"flaky", s.flaky},   {"expected_failures", s.expected_failures},
                          {"unexpected_passes", info.unexpected_passes.size()}};
     report["unexpected_passes"] = info.unexpected_passes;
     report["stale_expectations"] = info.stale_expectations;
@@ -38,7 +86,7 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
     for (auto const& r : results) {
         auto const& sc = *r.scenario;
         Json j;
-        j["id"] = sc.id;
+        j["id"] = interpreter::display_id(r);
         j["title"] = sc.title;
         j["file"] = sc.file;
         j["section"] = sc.section;
@@ -49,6 +97,16 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
         j["expected_failure"] = r.expected_failure;
         if (r.expected_failure) j["expected_reason"] = r.expected_reason;
         j["duration_ms"] = r.duration_ms;
+        if (r.verdict == Verdict::blocked && r.failure) j["blocked_by"] = r.failure->requirement;
+        if (!r.nonstrict.empty()) {
+            j["nonstrict"] = Json::array();
+            for (auto const& d : r.nonstrict) j["nonstrict"].push_back({{"step", d.step}, {"requirement", d.requirement}, {"detail", d.detail}});
+        }
+        if (!r.runs.empty()) {
+            j["runs"] = Json::array();
+            for (auto v : r.runs) j["runs"].push_back(interpreter::to_string(v));
+            j["passes"] = std::count_if(r.runs.begin(), r.runs.end(), [](Verdict v) { return v == Verdict::pass || v == Verdict::nonstrict; });
+        }
         if (r.failure) {
             auto const& f = *r.failure;
             auto const* req = find_requirement(requirements, f.requirement);

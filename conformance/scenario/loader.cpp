@@ -69,7 +69,7 @@ void collect_captures(Json const& pattern, std::set<std::string>& out) {
 }
 
 void check_matcher_keys(Json const& pattern, std::string const& pointer, std::string const& where, Problems& problems) {
-    static std::set<std::string> const known{"$any", "$absent", "$integer", "$min", "$max", "$regex", "$capture"};
+    static std::set<std::string> const known{"$any", "$absent", "$integer", "$min", "$max", "$regex", "$capture", "$strict"};
     if (pattern.is_object()) {
         for (auto const& [key, sub] : pattern.items()) {
             if (!key.empty() && key[0] == '$' && !known.count(key))
@@ -244,8 +244,8 @@ private:
             ++payloads;
         }
         if (j.contains("json")) {
-            s.payload = j.at("json").dump();
-            s.substitute = false;
+            s.json = j.at("json");
+            require_known(s.json->dump(), s.repeat > 1 ? std::set<std::string>{"i"} : std::set<std::string>{}, where(i), pointer(i) + "/json");
             ++payloads;
         }
         if (j.contains("binary_hex")) {
@@ -398,9 +398,9 @@ std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_f
     std::vector<fs::path> files;
     for (auto const& entry : fs::recursive_directory_iterator(dir)) {
         auto const name = entry.path().filename().string();
-        if (entry.is_regular_file() && entry.path().extension() == ".json" && name != "scenario.schema.json" &&
-            name != "matcher-vectors.json")
-            files.push_back(entry.path());
+        // Schemas and the shared test vectors live beside the scenarios but are not scenario files.
+        bool const scenario_file = name.ends_with(".json") && !name.ends_with(".schema.json") && !name.ends_with("-vectors.json");
+        if (entry.is_regular_file() && scenario_file) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
     std::vector<Scenario> all;

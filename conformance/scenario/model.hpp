@@ -68,6 +68,7 @@ struct SendStep {
     std::string socket;
     FrameType type = FrameType::text;
     std::string payload;  // text (may contain ${...}) or raw bytes
+    std::optional<Json> json;  // sent as compact JSON, ${...} substituted inside its strings
     bool substitute = true;  // false for binary_hex and fill payloads
     std::uint32_t repeat = 1;
 };

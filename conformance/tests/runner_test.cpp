@@ -222,8 +222,8 @@ TEST(Runner, GarbageDropsAndFloodsGetVerdictsNotHangs) {
     auto report = against(Misbehaviour::garbage, code);
     EXPECT_EQ(code, 1);
     expect_verdict(report, "frame-hello", "fail", "CHECK-1", "ended without a close frame");
-    expect_verdict(report, "close-1008", "error", "CHECK-2", "handshake failed");
-    expect_verdict(report, "health-200", "error", "CHECK-3", "no HTTP response");
+    expect_verdict(report, "close-1008", "fail", "CHECK-2", "no usable handshake answer");
+    expect_verdict(report, "health-200", "fail", "CHECK-3", "no complete HTTP response");
     expect_verdict(report, "timer-one-second", "fail", "CHECK-4", "text frame x");
 }
 
