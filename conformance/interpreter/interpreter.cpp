@@ -301,7 +301,7 @@ private:
             if (step.window) {
                 bounds = window_bounds(marks_.at(step.window->after), step.window->min_ms, step.window->max_ms, settings_.time_scale,
                                        allowance());
-                wait_ms = bounds->latest - ms_since_start(now);
+                wait_ms = std::max(0.0, bounds->latest - ms_since_start(now));
             }
             auto deadline = bounds ? at_ms(bounds->latest) : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(wait_ms));
             bool const capped = deadline > deadline_;

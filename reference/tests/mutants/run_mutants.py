@@ -367,6 +367,13 @@ def main(argv: list[str]) -> int:
     if outside:
         print("\nfailures on scenarios that do not own the mutated requirement:\n" + "\n".join(outside))
 
+    # Printed, not asserted: a mutant can make a verdict depend on chance (sorting random connection
+    # ids orders them right half the time), so two runs of one runner may differ too.
+    differ = [f"  {o.id}: {s} C++ {o.cpp.report[s]['verdict']}, pyharness {o.py.report[s]['verdict']}"
+              for o in outcomes for s in sorted(set(o.cpp.report) & set(o.py.report))
+              if o.cpp.report[s]["verdict"] != o.py.report[s]["verdict"]]
+    print(f"\nthe runners' verdicts differ on {len(differ)} scenario runs" + "".join(f"\n{line}" for line in differ))
+
     cpp_killed = sum(o.cpp.killed for o in outcomes)
     py_killed = sum(o.py.killed for o in outcomes)
     n = len(outcomes)
