@@ -60,23 +60,17 @@ double calibrate_latency_ms(client::Endpoint const& endpoint) {
 }
 
 std::optional<std::string> tls_problem(client::Endpoint const& endpoint) {
-    net::io_context ioc;
-    std::optional<std::string> problem;
-    auto const check = [&]() -> net::awaitable<void> {
+    return run_alone<std::optional<std::string>>([&]() -> net::awaitable<std::optional<std::string>> {
         auto const deadline = client::Clock::now() + std::chrono::seconds(5);
-        client::TlsStream stream(ioc, *endpoint.tls);
-        co_await client::connect(boost::beast::get_lowest_layer(stream), endpoint, deadline);
-        co_await client::tls_handshake(stream, endpoint.host, deadline);
-    };
-    net::co_spawn(ioc, check, [&](std::exception_ptr e) {
+        client::TlsStream stream(co_await net::this_coro::executor, *endpoint.tls);
         try {
-            if (e) std::rethrow_exception(e);
-        } catch (std::exception const& ex) {
-            problem = ex.what();
+            co_await client::connect(boost::beast::get_lowest_layer(stream), endpoint, deadline);
+            co_await client::tls_handshake(stream, endpoint.host, deadline);
+        } catch (std::exception const& e) {
+            co_return e.what();
         }
+        co_return std::nullopt;
     });
-    ioc.run();
-    return problem;
 }
 
 namespace {
@@ -174,8 +168,7 @@ std::vector<ScenarioResult> run_repeated(std::vector<scenario::Scenario const*> 
             auto& f = folded[i];
             f.runs.push_back(again[i].verdict);
             // Keep the details of the first run that did not pass.
-            bool const passed = f.verdict == Verdict::pass || f.verdict == Verdict::nonstrict;
-            if (passed && again[i].verdict != Verdict::pass && again[i].verdict != Verdict::nonstrict) {
+            if (interpreter::compatible(f.verdict) && !interpreter::compatible(again[i].verdict)) {
                 auto runs = std::move(f.runs);
                 f = std::move(again[i]);
                 f.runs = std::move(runs);

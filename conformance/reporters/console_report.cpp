@@ -36,7 +36,7 @@ std::string runs_line(interpreter::ScenarioResult const& r) {
     std::size_t passes = 0;
     std::string each;
     for (auto v : r.runs) {
-        passes += v == Verdict::pass || v == Verdict::nonstrict;
+        passes += interpreter::compatible(v);
         each += std::string(each.empty() ? "" : " ") + interpreter::to_string(v);
     }
     return std::to_string(passes) + "/" + std::to_string(r.runs.size()) + " runs passed: " + each;

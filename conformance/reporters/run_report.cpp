@@ -105,7 +105,7 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
         if (!r.runs.empty()) {
             j["runs"] = Json::array();
             for (auto v : r.runs) j["runs"].push_back(interpreter::to_string(v));
-            j["passes"] = std::count_if(r.runs.begin(), r.runs.end(), [](Verdict v) { return v == Verdict::pass || v == Verdict::nonstrict; });
+            j["passes"] = std::count_if(r.runs.begin(), r.runs.end(), interpreter::compatible);
         }
         if (r.failure) {
             auto const& f = *r.failure;
