@@ -12,6 +12,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_prefix.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
@@ -61,15 +62,18 @@ public:
 
     Socket socket;
     std::function<void()> on_sent;  // after each completed write, to let held-back readers go
+    std::function<void(boost::asio::const_buffer)> on_received;  // every byte read, in order, before Beast parses it
 
     // At once, unless the last read drained the socket: then at the end of the pass.
     template <class MutableBuffers, class Handler>
     void read_some(MutableBuffers const& buffers, Handler handler) {
         auto start = [self = shared_from_this(), buffers, handler = std::move(handler)]() mutable {
             auto const size = boost::asio::buffer_size(buffers);
-            self->socket.async_read_some(buffers, [self, size, handler = std::move(handler)](boost::system::error_code ec,
-                                                                                            std::size_t bytes) mutable {
+            self->socket.async_read_some(buffers, [self, buffers, size, handler = std::move(handler)](
+                                                      boost::system::error_code ec, std::size_t bytes) mutable {
                 self->drained_ = !ec && bytes < size;
+                if (self->on_received)
+                    for (auto const& read : boost::beast::buffers_prefix(bytes, buffers)) self->on_received(read);
                 std::move(handler)(ec, bytes);
             });
         };

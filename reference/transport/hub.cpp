@@ -39,8 +39,7 @@ void Hub::received(WebSocketSession& source, core::Frame frame) {
     execute(relay_.received(source.id(), std::move(frame)), &source);
 }
 
-void Hub::too_big(WebSocketSession& source, std::uint64_t message_bytes) {
-    auto reason = "Message is too large: " + std::to_string(message_bytes) + " > " + std::to_string(options_.max_message_bytes);
+void Hub::too_big(WebSocketSession& source, std::string const& reason) {
     log_.log(LogLevel::info, "closing " + describe(source.id()) + ": 1009 " + reason);
     source.close(core::close_code::too_big, reason);
     // The official runtime ends such a socket without running the relay's close handler.

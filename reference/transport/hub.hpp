@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -38,7 +39,8 @@ public:
 
     void opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission);
     void received(WebSocketSession& source, core::Frame frame);
-    void too_big(WebSocketSession& source, std::uint64_t message_bytes);
+    // Closes `source` with 1009 for a message over the cap; the reason is the official runtime's.
+    void too_big(WebSocketSession& source, std::string const& reason);
     // `how` says how it ended, for the log: the peer's close code and reason, or the error.
     void closed(core::SocketId id, std::string_view how);
 

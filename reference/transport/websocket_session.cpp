@@ -19,12 +19,16 @@ constexpr std::uint64_t oversized_read_factor = 4;
 }
 
 WebSocketSession::WebSocketSession(Socket&& socket, Hub& hub, core::Admission admission)
-    : ws_(std::move(socket), hub.batcher()), hub_(hub), id_(hub.next_id()), admission_(std::move(admission)) {}
+    : ws_(std::move(socket), hub.batcher()),
+      hub_(hub),
+      id_(hub.next_id()),
+      admission_(std::move(admission)),
+      frames_(hub.options().max_message_bytes) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
     // Every option below is visible on the wire; each matches the official relay: no idle pings and no
     // idle close, permessage-deflate when the client offers it, one frame per message, and a message
-    // cap enforced in on_read.
+    // cap enforced as the runtime does (LIMIT-1): on frame headers as they arrive, and in on_read.
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = hub_.options().handshake_timeout;
     timeouts.idle_timeout = websocket::stream_base::none();
@@ -60,6 +64,9 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     ws_.next_layer().batched().on_sent = [weak = weak_from_this()] {
         if (auto self = weak.lock(); self && !self->congested()) self->wake_waiters();
     };
+    ws_.next_layer().batched().on_received = [weak = weak_from_this()](boost::asio::const_buffer bytes) {
+        if (auto self = weak.lock()) self->watch(bytes);
+    };
     hub_.opened(shared_from_this(), admission_);
     admission_ = {};
     // Until its first bytes arrive, a socket only waits to become readable: a pending WebSocket read
@@ -75,37 +82,64 @@ void WebSocketSession::start_reading() {
 }
 
 void WebSocketSession::do_read() {
-    if (finished_) return;
+    if (finished_ || closing_for_size()) return;
     auto const max = hub_.options().max_message_bytes;
     // Read at most one byte past the cap, so an oversized message is seen without buffering it whole.
     // A message's first read is small: Beast sizes the buffer by the limit before anything arrives,
     // and most sockets sit idle most of the time.
     auto const chunk = incoming_.empty() ? first_read_limit : read_chunk_limit;
-    auto const limit = oversized_bytes_ ? chunk : std::min(chunk, max - std::min(max, incoming_.size()) + 1);
+    auto const limit = inflated_over_ ? chunk : std::min(chunk, max - std::min(max, incoming_.size()) + 1);
     ws_.async_read_some(incoming_, limit,
                         beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
 void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) return finish(ec);
+    if (closing_for_size()) return;  // async_close reads and discards until the peer's close frame
     auto const max = hub_.options().max_message_bytes;
-    if (oversized_bytes_ || incoming_.size() > max) {
-        // The official runtime names the message's size in its close reason, so the rest of an oversized
-        // message is read (and dropped) to learn it, up to a bound that stops endless frames.
-        oversized_bytes_ += incoming_.size();
+    if (inflated_over_ || incoming_.size() > max) {
+        // Only a compressed message gets here: an uncompressed one crosses the cap in a frame header
+        // first. The runtime judges the inflated size once the message is whole, and a later frame that
+        // crosses the cap still names sizes, so the rest is read and dropped; the bound stops a
+        // compression bomb, taking it that no such frame would come.
+        inflated_over_ += incoming_.size();
         incoming_.clear();
-        if (!ws_.is_message_done() && oversized_bytes_ <= max * oversized_read_factor) return do_read();
-        hub_.too_big(*this, oversized_bytes_);
-        return;  // async_close reads and discards until the peer's close frame
+        if (!ws_.is_message_done() && inflated_over_ <= max * oversized_read_factor) return do_read();
+        return close_too_big(too_large_reason(std::nullopt));
     }
     if (!ws_.is_message_done()) return do_read();
 
+    ++messages_read_;
     auto frame = core::Frame{std::make_shared<std::string const>(incoming_.take()), ws_.got_binary()};
     hub_.received(*this, std::move(frame));
     if (holds_ > 0)
         read_paused_ = true;
     else
         do_read();
+}
+
+void WebSocketSession::watch(boost::asio::const_buffer bytes) {
+    // Checked apart from the read chain too: a read waits for payload that may never come, while the
+    // runtime closes on the header alone.
+    if (frames_.consume({static_cast<char const*>(bytes.data()), bytes.size()}))
+        boost::asio::post(ws_.get_executor(), [self = shared_from_this()] {
+            if (!self->finished_) self->closing_for_size();
+        });
+}
+
+// True once this socket is closing for a message over the cap, which the message being read is as soon
+// as one of its frame headers crossed it.
+bool WebSocketSession::closing_for_size() {
+    if (too_big_) return true;
+    auto const& crossing = frames_.crossing();
+    if (!crossing || crossing->message != messages_read_) return false;
+    close_too_big(too_large_reason(crossing));
+    return true;
+}
+
+void WebSocketSession::close_too_big(std::string const& reason) {
+    too_big_ = true;
+    hub_.too_big(*this, reason);
 }
 
 void WebSocketSession::send(core::Frame const& frame) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "coalescing_stream.hpp"
+#include "frame_limit.hpp"
 #include "message_buffer.hpp"
 #include "core/protocol.hpp"
 
@@ -46,6 +47,9 @@ private:
     void start_reading();  // the first read, once the socket becomes readable or is being closed
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    void watch(boost::asio::const_buffer bytes);
+    bool closing_for_size();
+    void close_too_big(std::string const& reason);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void on_close(boost::beast::error_code ec);
@@ -59,7 +63,10 @@ private:
     core::Admission admission_;
 
     MessageBuffer incoming_;
-    std::uint64_t oversized_bytes_ = 0;  // size so far of a message over the cap, being dropped
+    FrameLimit frames_;  // the frame headers of every byte read
+    std::uint64_t messages_read_ = 0;  // whole messages handed to the hub
+    std::uint64_t inflated_over_ = 0;  // size so far of a compressed message that inflated past the cap, being dropped
+    bool too_big_ = false;  // closing for a message over the cap
     int holds_ = 0;  // slow readers this socket waits on before reading again
     bool read_paused_ = false;
     bool reading_ = false;  // the read chain has started

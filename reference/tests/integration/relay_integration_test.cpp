@@ -11,6 +11,8 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <memory>
+#include <random>
 #include <sstream>
 
 #include <sys/resource.h>
@@ -243,6 +245,108 @@ TEST(RelayLimits, LIMIT_1_OversizedMessageClosesSenderWithoutCascade) {
     EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"after"})");
     data.send_text("still open");
     EXPECT_TRUE(data.quiet_for(500ms)) << "the data socket must not be closed by the dropped client";
+}
+
+// LIMIT-1's reason as the official runtime words it for each way a message comes (docs/protocol.md),
+// under a cap of 1024 bytes.
+class OversizedMessage : public ::testing::Test {
+protected:
+    RelayProcess relay{{"--max-message-bytes", "1024"}};
+    std::string const sid = unique_id("oversized");
+
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "relay log:\n" << relay.log();
+    }
+
+    // A v2 client whose data socket is open, so that what it sends is forwarded rather than buffered.
+    struct Pair {
+        WsClient data, client;
+    };
+    std::unique_ptr<Pair> pair(Offer offer) {
+        auto const query = "v=2&serverId=" + sid + "&connectionId=" + unique_id("c") + "&role=";
+        return std::unique_ptr<Pair>(new Pair{WsClient(relay.port(), query + "server"), WsClient(relay.port(), query + "client", offer)});
+    }
+
+    void expect_too_large(std::vector<RawFrame> const& frames, std::string const& reason, Offer offer = Offer::nothing) {
+        SCOPED_TRACE(reason);
+        auto p = pair(offer);
+        p->client.send_frames(frames);
+        auto const e = p->client.next_close_frame();
+        EXPECT_EQ(e.kind, Kind::closed) << e;
+        EXPECT_EQ(e.code, 1009) << e;
+        EXPECT_EQ(e.reason, reason) << e;
+        EXPECT_TRUE(p->data.quiet_for(100ms)) << "nothing of the message is forwarded";
+    }
+
+    void expect_forwarded(std::vector<RawFrame> const& frames, std::size_t size, Offer offer = Offer::nothing) {
+        auto p = pair(offer);
+        p->client.send_frames(frames);
+        auto e = p->data.next();
+        EXPECT_EQ(e.kind, Kind::message) << e;
+        EXPECT_EQ(e.payload.size(), size);
+    }
+};
+
+namespace {
+
+std::string x(std::size_t n) { return std::string(n, 'x'); }
+
+// Incompressible: deflate stores it, a few bytes longer than it is.
+std::string noise(std::size_t n) {
+    std::mt19937 random(n);
+    std::string out(n, '\0');
+    for (auto& c : out) c = static_cast<char>(random());
+    return out;
+}
+
+}  // namespace
+
+TEST_F(OversizedMessage, LIMIT_1_SingleFrameNamesItsLength) {
+    expect_too_large({{2, x(1025)}}, "Message is too large: 1025 > 1024");
+    // The header alone decides: the payload need not come.
+    expect_too_large({{2, "", true, false, std::uint64_t{1} << 40}}, "Message is too large: 1099511627776 > 1024");
+    expect_forwarded({{1, x(1024)}}, 1024);
+}
+
+TEST_F(OversizedMessage, LIMIT_1_FragmentNamesItsLengthAndWhatWasLeftOfTheCap) {
+    expect_too_large({{1, x(600), false}, {0, x(600)}}, "Message is too large: 600 > 424");
+    expect_too_large({{1, x(1), false}, {0, x(1024)}}, "Message is too large: 1024 > 1023");
+    expect_too_large({{2, x(1024), false}, {0, "", false}, {0, x(1)}}, "Message is too large: 1 > 0");
+    expect_too_large({{1, x(512), false}, {9, "ping"}, {0, x(512), false}, {0, x(1)}}, "Message is too large: 1 > 0");
+    // Negotiated compression changes nothing for frames sent uncompressed.
+    expect_too_large({{1, x(600), false}, {0, x(600)}}, "Message is too large: 600 > 424", Offer::deflate);
+    expect_forwarded({{1, x(1000), false}, {0, x(24)}}, 1024);
+}
+
+TEST_F(OversizedMessage, LIMIT_1_CompressedMessageInflatingPastTheCapGetsNoSizes) {
+    expect_too_large({{1, Deflater().piece(x(1025)), true, true}}, "Message is too large", Offer::deflate);
+    auto const z = Deflater().piece(x(1500));
+    auto const third = z.size() / 3;
+    expect_too_large({{1, z.substr(0, third), false, true}, {0, z.substr(third, third), false}, {0, z.substr(2 * third)}},
+                     "Message is too large", Offer::deflate);
+    expect_forwarded({{1, Deflater().piece(x(1024)), true, true}}, 1024, Offer::deflate);
+}
+
+TEST_F(OversizedMessage, LIMIT_1_CompressedFrameOverTheCapAsSentNamesItsLength) {
+    auto const single = Deflater().piece(noise(1100));
+    expect_too_large({{2, single, true, true}}, "Message is too large: " + std::to_string(single.size()) + " > 1024",
+                     Offer::deflate);
+    auto const split = Deflater().piece(noise(1500));
+    expect_too_large({{2, split.substr(0, 700), false, true}, {0, split.substr(700)}},
+                     "Message is too large: " + std::to_string(split.size() - 700) + " > 324", Offer::deflate);
+}
+
+TEST_F(OversizedMessage, LIMIT_1_InflatedPastTheCapALaterFrameCrossingItStillNamesSizes) {
+    // The runtime judges the inflated size once the message is whole: until then the relay reads on.
+    Deflater deflater;
+    auto const first = deflater.piece(x(3000), false);
+    auto const second = deflater.piece(noise(1100));
+    auto p = pair(Offer::deflate);
+    p->client.send_frames({{2, first, false, true}});
+    EXPECT_TRUE(p->client.quiet_for(300ms)) << "closed before the message was whole";
+    p->client.send_frames({{0, second}});
+    expect_closed(p->client, 1009,
+                  "Message is too large: " + std::to_string(second.size()) + " > " + std::to_string(1024 - first.size()));
 }
 
 // Many systems start processes with a soft limit of 1,024 open files: the relay must not stop there.

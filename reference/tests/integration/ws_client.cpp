@@ -60,13 +60,32 @@ HttpResult http_request(unsigned short port, std::string const& method, std::str
     return out;
 }
 
-WsClient::WsClient(unsigned short port, std::string const& query, std::chrono::milliseconds deadline) : ws_(ioc_) {
+std::string Deflater::piece(std::string const& data, bool last) {
+    std::string out(stream_.upper_bound(data.size()) + 16, '\0');  // the sync flush adds at most 10 bytes
+    beast::zlib::z_params zs;
+    zs.next_in = data.data();
+    zs.avail_in = data.size();
+    zs.next_out = out.data();
+    zs.avail_out = out.size();
+    beast::error_code ec;
+    stream_.write(zs, beast::zlib::Flush::sync, ec);
+    if (ec || zs.avail_in != 0 || zs.avail_out == 0) throw std::runtime_error("deflate failed: " + ec.message());
+    out.resize(out.size() - zs.avail_out);
+    if (last) out.resize(out.size() - 4);  // 00 00 FF FF
+    return out;
+}
+
+WsClient::WsClient(unsigned short port, std::string const& query, Offer offer, std::chrono::milliseconds deadline)
+    : ws_(ioc_) {
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     tcp_layer.expires_after(deadline);
     tcp_layer.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     tcp_layer.socket().set_option(tcp::no_delay(true));
     ws_.read_message_max(0);
     ws_.auto_fragment(false);
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = offer == Offer::deflate;
+    ws_.set_option(deflate);
     bool done = false;
     beast::error_code result;
     ws_.async_handshake(response_, "127.0.0.1:" + std::to_string(port), "/ws?" + query, [&](beast::error_code ec) {
@@ -80,6 +99,8 @@ WsClient::WsClient(unsigned short port, std::string const& query, std::chrono::m
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
         if (kind == websocket::frame_type::pong) events_.push_back({Event::Kind::pong, std::string(payload)});
         if (kind == websocket::frame_type::ping) events_.push_back({Event::Kind::ping, std::string(payload)});
+        if (kind == websocket::frame_type::close)
+            close_frame_ = Event{Event::Kind::closed, {}, false, ws_.reason().code, std::string(payload)};
     });
     read_loop();
 }
@@ -120,6 +141,26 @@ void WsClient::send(std::string const& data, bool binary, std::chrono::milliseco
 void WsClient::send_text(std::string const& text, std::chrono::milliseconds deadline) { send(text, false, deadline); }
 void WsClient::send_binary(std::string const& bytes, std::chrono::milliseconds deadline) { send(bytes, true, deadline); }
 
+void WsClient::send_frames(std::vector<RawFrame> const& frames) {
+    std::string bytes;
+    for (auto const& frame : frames) {
+        auto const size = frame.length.value_or(frame.payload.size());
+        bytes += static_cast<char>((frame.fin ? 0x80 : 0) | (frame.rsv1 ? 0x40 : 0) | frame.opcode);
+        if (size < 126) {
+            bytes += static_cast<char>(0x80 | size);
+        } else if (size <= 0xFFFF) {
+            bytes += static_cast<char>(0x80 | 126);
+            for (int shift : {8, 0}) bytes += static_cast<char>(size >> shift);
+        } else {
+            bytes += static_cast<char>(0x80 | 127);
+            for (int shift = 56; shift >= 0; shift -= 8) bytes += static_cast<char>(size >> shift);
+        }
+        bytes += std::string(4, '\0') + frame.payload;  // the all-zero masking key leaves the payload as it is
+    }
+    beast::error_code ignored;
+    net::write(beast::get_lowest_layer(ws_).socket(), net::buffer(bytes), ignored);
+}
+
 void WsClient::close(std::uint16_t code, std::chrono::milliseconds deadline) {
     bool done = false;
     ws_.async_close(websocket::close_reason(code), [&](beast::error_code) { done = true; });
@@ -142,6 +183,15 @@ Event WsClient::next(std::chrono::milliseconds deadline) {
     auto e = std::move(events_.front());
     events_.pop_front();
     return e;
+}
+
+Event WsClient::next_close_frame(std::chrono::milliseconds deadline) {
+    auto const until = std::chrono::steady_clock::now() + deadline;
+    while (!close_frame_ && std::chrono::steady_clock::now() < until) {
+        ioc_.restart();
+        ioc_.run_one_until(until);
+    }
+    return close_frame_.value_or(Event{Event::Kind::timeout});
 }
 
 std::string WsClient::next_text(std::chrono::milliseconds deadline) {

@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/zlib/deflate_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace relay::testing {
 
@@ -37,18 +39,49 @@ struct Event {
 
 std::ostream& operator<<(std::ostream& os, Event const& e);
 
+// One frame exactly as it goes on the wire (but masked), for what a WebSocket stream will not send.
+struct RawFrame {
+    std::uint8_t opcode;  // 0 continuation, 1 text, 2 binary, 9 ping
+    std::string payload;
+    bool fin = true;
+    bool rsv1 = false;  // a compressed message's first frame
+    std::optional<std::uint64_t> length = {};  // announced instead of the payload's, for a header whose payload never comes
+};
+
+// Raw DEFLATE as a permessage-deflate sender writes it (RFC 7692 7.2.1): every piece ends with a sync
+// flush, so it inflates without waiting for the next; a message's last piece drops the final 00 00 FF FF.
+class Deflater {
+public:
+    std::string piece(std::string const& data, bool last = true);
+
+private:
+    boost::beast::zlib::deflate_stream stream_;
+};
+
+// What the client offers in Sec-WebSocket-Extensions.
+enum class Offer { nothing, deflate };
+
 class WsClient {
 public:
     // Opens /ws?<query>; throws with the HTTP status if the upgrade is refused.
-    WsClient(unsigned short port, std::string const& query, std::chrono::milliseconds deadline = 5s);
+    WsClient(unsigned short port, std::string const& query, std::chrono::milliseconds deadline = 5s)
+        : WsClient(port, query, Offer::nothing, deadline) {}
+    WsClient(unsigned short port, std::string const& query, Offer offer, std::chrono::milliseconds deadline = 5s);
 
     void send_text(std::string const& text, std::chrono::milliseconds deadline = 10s);
     void send_binary(std::string const& bytes, std::chrono::milliseconds deadline = 10s);
     void ping(std::string const& payload, std::chrono::milliseconds deadline = 5s);
+    // Writes the frames as they are, masked with the all-zero key. The relay may close before all of
+    // them are in, as it may for an oversized message, so a failed write is not an error.
+    void send_frames(std::vector<RawFrame> const& frames);
     // Sends a close frame; the relay's answer (if any) arrives as a `closed` event.
     void close(std::uint16_t code = 1000, std::chrono::milliseconds deadline = 5s);
 
     Event next(std::chrono::milliseconds deadline = 5s);
+    // The relay's close frame as soon as it arrives, as a `closed` event: next() reports it only once the
+    // closing handshake is over, which waits for the relay to read this client's answer, and a relay
+    // still reading an oversized frame's payload takes that answer for part of it.
+    Event next_close_frame(std::chrono::milliseconds deadline = 5s);
     std::string next_text(std::chrono::milliseconds deadline = 5s);
     // No event arrives within `window`; for checks no sentinel can replace.
     bool quiet_for(std::chrono::milliseconds window);
@@ -65,6 +98,7 @@ private:
     boost::beast::websocket::response_type response_;
     boost::beast::flat_buffer buffer_;
     std::deque<Event> events_;
+    std::optional<Event> close_frame_;
 };
 
 }  // namespace relay::testing
