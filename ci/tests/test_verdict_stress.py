@@ -281,10 +281,10 @@ def built():
 @pytest.mark.parametrize("run", range(1, RUNS + 1), ids=lambda r: f"run{r}")
 @pytest.mark.parametrize("latency", LATENCIES, ids=str)
 def test_no_false_failures_under_latency_and_load(latency, run, built, tmp_path):
-    """The whole library (every scenario not tagged long: 53 today) with both runners at once, each through
+    """The whole library (every scenario not tagged long: 58 today) with both runners at once, each through
     its own latency proxy to its own reference relay, while two busy-loop processes keep both cores busy.
     Latency per direction 0 ms, 50 ± 20 ms and 250 ± 50 ms; R = RUNS = 5 runs each: 15 test items,
-    30 runs of the library, 30 x 53 = 1590 verdicts, every one of which must be `pass`.
+    30 runs of the library, 30 x 58 = 1740 verdicts, every one of which must be `pass`.
     An item takes about 19 s (the 15 s watchdog scenarios, stretched by latency and load), the 15 items
     about 5 minutes on a 2-core machine."""
     scenarios = library()

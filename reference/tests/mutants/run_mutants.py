@@ -6,9 +6,11 @@ free port, runs the C++ runner and pyharness against it at the same time, and re
 reports. A runner kills a mutant when it reports at least one scenario that did not pass (fail,
 blocked, error, not run); `nonstrict` counts as passing, as it does for the exit code. It prints one
 row per mutant, with the scenarios that failed and whether the failures landed on scenarios that own
-the mutated requirement, then checks that each runner kills at least 95 % and that the survivors are
-exactly those listed under "Survivors" in docs/mutation.md. Exit 0 if so, 1 if not, 2 if the run
-itself could not be carried out.
+the mutated requirement, then checks that each runner kills at least 95 %, that the survivors are
+exactly those listed under "Survivors" in docs/mutation.md, that every failure is attributed to a
+requirement the mutant breaks (but for the "Attribution exceptions" listed there), and that the two
+runners agree on every scenario's verdict. Exit 0 if so, 1 if not, 2 if the run itself could not be
+carried out.
 
     run_mutants.py --build-dir build --relays-dir build/reference/tests/mutants [--only ID ...]
 """
@@ -206,15 +208,27 @@ def run_one(mutant_id: str, binary: Path, args: argparse.Namespace) -> Outcome:
 
 # --- what the docs expect ----------------------------------------------------------------------------
 
+def documented_section(doc: Path, title: str) -> str:
+    text = doc.read_text(encoding="utf-8")
+    section = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    if not section:
+        raise RunError(f"{doc} has no '## {title}' section")
+    return section.group(1)
+
+
+def documented_exceptions(doc: Path, known: set[str]) -> set[str]:
+    """The Attribution exceptions table of docs/mutation.md: `| `id` | reason |`."""
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", documented_section(doc, "Attribution exceptions"), re.M))
+    if listed - known:
+        raise RunError(f"{doc} lists attribution exceptions that are not in mutants.json: {', '.join(sorted(listed - known))}")
+    return listed
+
+
 def documented_survivors(doc: Path, known: set[str]) -> dict[str, set[str]]:
     """The Survivors table of docs/mutation.md: `| `id` | both / C++ runner / pyharness | reason |`.
     Returns the expected survivors per runner ("cpp", "py")."""
-    text = doc.read_text(encoding="utf-8")
-    section = re.search(r"^## Survivors\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    if not section:
-        raise RunError(f"{doc} has no '## Survivors' section")
     expected = {"cpp": set(), "py": set()}
-    for mutant_id, runners in re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+?) \|", section.group(1), re.M):
+    for mutant_id, runners in re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+?) \|", documented_section(doc, "Survivors"), re.M):
         if mutant_id not in known:
             raise RunError(f"{doc} lists a survivor {mutant_id} that is not in mutants.json")
         runners = runners.strip()
@@ -230,19 +244,16 @@ def documented_survivors(doc: Path, known: set[str]) -> dict[str, set[str]]:
 # --- the table -----------------------------------------------------------------------------------------
 
 def describe_failures(outcome: Outcome, owned: dict[str, set[str]], requirements: set[str],
-                      limit: int | None = None) -> tuple[str, list[str]]:
+                      limit: int | None = None) -> str:
     """'scenario (verdict REQ)' for every scenario either runner failed, marking the runner when only
-    one did, the scenarios that own a mutated requirement first (at most `limit`, then a count); and
-    the failing scenarios that do not own any of the mutated requirements."""
-    cells, outside = [], []
+    one did, the scenarios that own a mutated requirement first (at most `limit`, then a count)."""
+    cells = []
     cpp = {f.scenario: f for f in outcome.cpp.failures}
     py = {f.scenario: f for f in outcome.py.failures}
     for scenario in sorted(set(cpp) | set(py), key=lambda s: (not owned.get(s, set()) & requirements, s)):
         f = cpp.get(scenario) or py[scenario]
         only = "" if scenario in cpp and scenario in py else (" C++ only" if scenario in cpp else " pyharness only")
         cells.append(f"{scenario} ({f.verdict} {f.requirement}{only})")
-        if not owned.get(scenario, set()) & requirements:
-            outside.append(scenario)
     if limit is not None and len(cells) > limit:
         cells = cells[:limit] + [f"and {len(cells) - limit} more"]
     for runner, result in (("C++", outcome.cpp), ("pyharness", outcome.py)):
@@ -250,26 +261,40 @@ def describe_failures(outcome: Outcome, owned: dict[str, set[str]], requirements
             cells.append(f"[{runner}: {result.note[:200]}]")
     if outcome.relay_note:
         cells.append(f"[{outcome.relay_note}]")
-    return "; ".join(cells) or "-", outside
+    return "; ".join(cells) or "-"
 
 
-def attribution(outcome: Outcome, owned: dict[str, set[str]], requirements: set[str]) -> str:
-    """Where the failures landed: "owner fails" if a scenario that owns a mutated requirement failed
-    with that requirement; "owner <verdict> <req>" if the owners only reported it otherwise (blocked by
-    a precondition, or under another requirement); "no owner" if none of them noticed. Then how many
-    scenarios that do not own it failed too."""
-    failures = {f.scenario: f for f in outcome.py.failures + outcome.cpp.failures}  # C++ wins on a tie
-    if not failures:
+def attribution(outcome: Outcome, requirements: set[str]) -> str:
+    """"exact" when every scenario that did not pass fails with, or is blocked by, a requirement the
+    mutant breaks, and one fails with it; else how many scenario verdicts are off."""
+    if not (outcome.cpp.killed or outcome.py.killed):
         return "-"
-    owners = [f for s, f in sorted(failures.items()) if owned.get(s, set()) & requirements]
-    if any(f.verdict == "fail" and f.requirement in requirements for f in owners):
-        text = "owner fails"
-    elif owners:
-        text = "owner " + ", ".join(sorted({f"{f.verdict} {f.requirement}" for f in owners}))
-    else:
-        text = "no owner"
-    outside = len(failures) - len(owners)
-    return text + (f", {outside} outside" if outside else "")
+    wrong = set(misattributed(outcome.cpp, requirements)) | set(misattributed(outcome.py, requirements))
+    return "exact" if not wrong else f"{len(wrong)} off"
+
+
+def misattributed(result: RunnerResult, requirements: set[str]) -> list[str]:
+    """What in one runner's verdicts breaks the attribution rule for a relay that breaks `requirements`:
+    every scenario that does not pass fails with one of them (then it owns it) or is blocked by one of
+    them, and at least one fails with one of them."""
+    wrong = [f"{f.scenario} {f.verdict} {f.requirement or '-'}" for f in result.failures
+             if f.verdict not in ("fail", "blocked") or f.requirement not in requirements]
+    if result.killed and not any(f.verdict == "fail" and f.requirement in requirements for f in result.failures):
+        wrong.append(f"no scenario fails with {' or '.join(sorted(requirements))}")
+    return wrong
+
+
+def disagreements(o: Outcome) -> list[str]:
+    """Scenarios on which the two runners' verdicts (and, for one that did not pass, the requirement it
+    names) differ."""
+    def verdict(entry: dict) -> str:
+        if entry["verdict"] in PASSING:
+            return entry["verdict"]
+        requirement = entry.get("blocked_by") or (entry.get("failure") or {}).get("requirement") or entry.get("requirement") or "-"
+        return f"{entry['verdict']} {requirement}"
+    return [f"{s}: C++ {verdict(o.cpp.report[s])}, pyharness {verdict(o.py.report[s])}"
+            for s in sorted(set(o.cpp.report) | set(o.py.report))
+            if s not in o.cpp.report or s not in o.py.report or verdict(o.cpp.report[s]) != verdict(o.py.report[s])]
 
 
 def table(outcomes: list[Outcome], mutants: dict[str, mutants_module.Mutant], owned: dict[str, set[str]],
@@ -280,11 +305,11 @@ def table(outcomes: list[Outcome], mutants: dict[str, mutants_module.Mutant], ow
             "| --- | --- | --- | --- | --- | --- |" + (" --- |" if for_docs else "")]
     for o in outcomes:
         m = mutants[o.id]
-        failed, _ = describe_failures(o, owned, set(m.requirements), limit=4 if for_docs else None)
+        failed = describe_failures(o, owned, set(m.requirements), limit=4 if for_docs else None)
         rerun = f" (run {len(o.reruns) + 1} times; earlier: {', '.join(o.reruns)})" if o.reruns else ""
         what = f"| {m.description.replace('|', '/')} " if for_docs else ""
         rows.append(f"| `{o.id}` | {', '.join(m.requirements)} {what}| {'y' if o.cpp.killed else 'n'} | "
-                    f"{'y' if o.py.killed else 'n'} | {attribution(o, owned, set(m.requirements))} | {failed}{rerun} |")
+                    f"{'y' if o.py.killed else 'n'} | {attribution(o, set(m.requirements))} | {failed}{rerun} |")
     return rows
 
 
@@ -315,6 +340,7 @@ def main(argv: list[str]) -> int:
         raise RunError(f"no such mutants: {', '.join(unknown)}")
     owned = scenario_requirements(args.scenarios)
     expected = None if args.only else documented_survivors(args.doc, set(all_mutants))
+    exceptions = set() if args.only else documented_exceptions(args.doc, set(all_mutants))
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
@@ -335,13 +361,21 @@ def main(argv: list[str]) -> int:
         print("the unmutated relay did not pass every scenario; running it again alone", flush=True)
         baseline = run_one(BASELINE, args.reference_relay, args)
         if baseline.cpp.killed or baseline.py.killed:
-            failed, _ = describe_failures(baseline, owned, set())
+            failed = describe_failures(baseline, owned, set())
             raise RunError(f"the unmutated reference relay fails, so the mutants cannot be judged: {failed}")
     expected_scenarios = set(baseline.cpp.report), set(baseline.py.report)
 
-    # A mutant whose outcome differs from the docs runs again alone: a kill under load may be noise.
+    def misattributed_by_either(o: Outcome) -> list[str]:
+        requirements = set(all_mutants[o.id].requirements)
+        return sorted(set(misattributed(o.cpp, requirements)) | set(misattributed(o.py, requirements)))
+
+    # A mutant whose outcome differs from the docs, or on which the runners disagree, runs again alone:
+    # under load a window can be missed by one runner.
     def unexpected(o: Outcome) -> bool:
-        return expected is not None and ((o.id in expected["cpp"]) == o.cpp.killed or (o.id in expected["py"]) == o.py.killed)
+        if expected is None:
+            return False
+        return ((o.id in expected["cpp"]) == o.cpp.killed or (o.id in expected["py"]) == o.py.killed
+                or bool(disagreements(o)) or bool(misattributed_by_either(o)) != (o.id in exceptions))
 
     again = [i for i in selected if unexpected(results[i])]
     if again:
@@ -359,20 +393,13 @@ def main(argv: list[str]) -> int:
 
     rows = table(outcomes, all_mutants, owned)
     print("\n".join(rows))
-    outside = []
-    for o in outcomes:
-        _, landed = describe_failures(o, owned, set(all_mutants[o.id].requirements))
-        if landed:
-            outside.append(f"  {o.id} ({', '.join(all_mutants[o.id].requirements)}): also {', '.join(landed)}")
-    if outside:
-        print("\nfailures on scenarios that do not own the mutated requirement:\n" + "\n".join(outside))
+    off = [f"  {o.id} ({', '.join(all_mutants[o.id].requirements)}){' (an attribution exception)' if o.id in exceptions else ''}: "
+           f"{'; '.join(wrong)}" for o in outcomes if (wrong := misattributed_by_either(o))]
+    if off:
+        print("\nverdicts attributed to something the mutant does not break:\n" + "\n".join(off))
 
-    # Printed, not asserted: a mutant can make a verdict depend on chance (sorting random connection
-    # ids orders them right half the time), so two runs of one runner may differ too.
-    differ = [f"  {o.id}: {s} C++ {o.cpp.report[s]['verdict']}, pyharness {o.py.report[s]['verdict']}"
-              for o in outcomes for s in sorted(set(o.cpp.report) & set(o.py.report))
-              if o.cpp.report[s]["verdict"] != o.py.report[s]["verdict"]]
-    print(f"\nthe runners' verdicts differ on {len(differ)} scenario runs" + "".join(f"\n{line}" for line in differ))
+    differ = [f"{o.id}: {line}" for o in outcomes for line in disagreements(o)]
+    print(f"\nthe runners' verdicts differ on {len(differ)} scenario runs" + "".join(f"\n  {line}" for line in differ))
 
     cpp_killed = sum(o.cpp.killed for o in outcomes)
     py_killed = sum(o.py.killed for o in outcomes)
@@ -401,6 +428,16 @@ def main(argv: list[str]) -> int:
         for mutant_id in sorted(expected[key] - survivors):
             problems.append(f"{mutant_id} is listed as surviving the {runner} in {args.doc.name} but was killed: "
                             f"take it off the list")
+    for o in outcomes:
+        wrong = misattributed_by_either(o)
+        if wrong and o.id not in exceptions:
+            problems.append(f"{o.id} ({', '.join(all_mutants[o.id].requirements)}) is misattributed: {'; '.join(wrong)}: "
+                            f"make the step it fails on a precondition naming the requirement it relies on, or list the "
+                            f"mutant under Attribution exceptions in {args.doc.name} with the reason")
+        if not wrong and o.id in exceptions:
+            problems.append(f"{o.id} is listed under Attribution exceptions in {args.doc.name} but is attributed "
+                            f"exactly: take it off the list")
+    problems += [f"the runners disagree on {line}" for line in differ]
     for problem in problems:
         print(problem)
     return 1 if problems else 0
