@@ -37,12 +37,53 @@ std::string scenario_label(Json const& scenario, std::size_t index) {
     return "scenario #" + std::to_string(index + 1);
 }
 
+// `scenario "ID"`, with ` step N` when `pointer` is inside a step; "" above the scenarios.
+std::string where_of(Json const& doc, std::string const& pointer) {
+    static std::regex const in_scenario(R"(^/scenarios/(\d+)(/steps/(\d+))?)");
+    std::smatch m;
+    if (!std::regex_search(pointer, m, in_scenario) || !doc.at("scenarios").is_array()) return {};
+    auto const index = std::stoul(m[1]);
+    if (index >= doc.at("scenarios").size()) return {};
+    auto const where = scenario_label(doc.at("scenarios")[index], index);
+    return m[3].matched ? where + " step " + std::to_string(std::stoul(m[3]) + 1) : where;
+}
+
 std::string read_file(fs::path const& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw LoadError(file.string() + ": cannot be read");
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// Json::parse keeps only the last of a key an object gives twice, changing what the file says. This
+// parses `text` the same way and adds to `repeated` the JSON pointer of every such key.
+Json parse_noting_repeated_keys(std::string const& text, std::vector<Json::json_pointer>& repeated) {
+    struct Container {
+        bool array = false;
+        std::size_t items = 0;             // array: elements read so far
+        std::string key;                   // object: the member being read
+        std::map<std::string, int> given;  // object: how often each key came
+    };
+    std::vector<Container> open;  // the containers being read, outermost first
+    Json::json_pointer at;        // the innermost of them
+    using Event = Json::parse_event_t;
+    return Json::parse(text, [&](int, Event event, Json const& parsed) {
+        if (event == Event::object_start || event == Event::array_start) {
+            if (!open.empty()) at.push_back(open.back().array ? std::to_string(open.back().items++) : open.back().key);
+            open.emplace_back().array = event == Event::array_start;
+        } else if (event == Event::object_end || event == Event::array_end) {
+            open.pop_back();
+            if (!open.empty()) at.pop_back();
+        } else if (event == Event::key) {
+            auto& object = open.back();
+            object.key = parsed.get<std::string>();
+            if (++object.given[object.key] == 2) repeated.push_back(at / object.key);
+        } else if (!open.empty() && open.back().array) {  // a scalar element
+            ++open.back().items;
+        }
+        return true;
+    });
 }
 
 std::string hex_decode(std::string const& hex) {
@@ -320,25 +361,22 @@ std::string step_kind(Json const& step) {
 
 std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Problems& problems) {
     Json doc;
+    std::vector<Json::json_pointer> repeated;
     try {
-        doc = Json::parse(read_file(file));
+        doc = parse_noting_repeated_keys(read_file(file), repeated);
     } catch (Json::parse_error const& e) {
         problems.add("", "/", std::string("not valid JSON: ") + e.what());
         return {};
     }
     auto const before = problems.lines().size();
+    for (auto const& pointer : repeated)
+        problems.add(where_of(doc, pointer.to_string()), pointer.to_string(),
+                     "key \"" + pointer.back() + "\" given more than once (parsers keep only the last)");
     // Steps are checked one by one against the definition of their kind, for precise messages.
     for (auto const& error : validator.validate(doc)) {
         static std::regex const in_steps(R"(^/scenarios/\d+/steps/\d+)");
         if (std::regex_search(error.pointer, in_steps)) continue;
-        std::smatch m;
-        static std::regex const in_scenario(R"(^/scenarios/(\d+))");
-        std::string where;
-        if (std::regex_search(error.pointer, m, in_scenario) && doc["scenarios"].is_array()) {
-            auto const index = std::stoul(m[1]);
-            if (index < doc["scenarios"].size()) where = scenario_label(doc["scenarios"][index], index);
-        }
-        problems.add(where, error.pointer, error.message);
+        problems.add(where_of(doc, error.pointer), error.pointer, error.message);
     }
     if (!doc.is_object() || !doc.contains("scenarios") || !doc["scenarios"].is_array()) return {};
     auto const& scenarios = doc["scenarios"];

@@ -1,4 +1,5 @@
-// Reads scenario files: validates each against scenarios/scenario.schema.json, then builds the model.
+// Reads scenario files: parses each (a key that an object gives twice is an error), validates it against
+// scenarios/scenario.schema.json, then builds the model.
 // Errors name the file, the scenario id, the step index and the field (as a JSON pointer).
 #pragma once
 

@@ -19,18 +19,19 @@ Json schema() {
     return Json::parse(in);
 }
 
-// Writes `steps` as the one scenario of a file and returns the loader's complaint ("" if none).
+fs::path const test_file = fs::temp_directory_path() / ("loader-test-" + std::to_string(::getpid()) + ".json");
+
+// Writes `steps` as the one scenario of `test_file` and returns the loader's complaint ("" if none).
 std::string complaint(std::string const& steps, std::string const& sockets = R"({"a": {"v": "2", "role": "server"}})") {
-    auto const file = fs::temp_directory_path() / ("loader-test-" + std::to_string(::getpid()) + ".json");
-    std::ofstream(file) << R"({"section": "T", "scenarios": [{"id": "t-one", "title": "t", "requirements": ["T-1"],
+    std::ofstream(test_file) << R"({"section": "T", "scenarios": [{"id": "t-one", "title": "t", "requirements": ["T-1"],
         "level": "MUST", "tags": [], "sockets": )" << sockets << R"(, "steps": )" << steps << "}]}";
     try {
-        load_file(file, schema());
+        load_file(test_file, schema());
     } catch (LoadError const& e) {
-        fs::remove(file);
+        fs::remove(test_file);
         return e.what();
     }
-    fs::remove(file);
+    fs::remove(test_file);
     return {};
 }
 
@@ -75,4 +76,18 @@ TEST(Loader, CapturedVariablesMayBeUsedLater) {
     EXPECT_EQ(complaint(R"([{"open": "a"}, {"expect": "a", "frame": {"json": {"id": {"$capture": "cid"}}}},
                             {"send": "a", "text": "${cid}"}])"),
               "");
+}
+
+TEST(Loader, AKeyGivenTwiceNamesFileScenarioStepAndPointer) {
+    EXPECT_EQ(complaint(R"([{"open": "probe-daemon"}])",
+                        R"({"probe-daemon": {"v": "2", "role": "server"}, "probe-daemon": {"v": "2", "role": "server"}})"),
+              test_file.string() + R"(: scenario "t-one" (/scenarios/0/sockets/probe-daemon): )"
+                                   R"(key "probe-daemon" given more than once (parsers keep only the last))");
+    EXPECT_EQ(complaint(R"([{"open": "a"}, {"expect": "a", "frame": {"any": true}, "within_ms": 5, "within_ms": 50}])"),
+              test_file.string() + R"(: scenario "t-one" step 2 (/scenarios/0/steps/1/within_ms): )"
+                                   R"(key "within_ms" given more than once (parsers keep only the last))");
+    // At any depth, with array elements of every kind counted.
+    EXPECT_EQ(complaint(R"([{"open": "a"}, {"expect": "a", "one_of": [{"ended": true}, {"frame": {"json": [1, {"t": 1, "t": 2}]}}]}])"),
+              test_file.string() + R"(: scenario "t-one" step 2 (/scenarios/0/steps/1/one_of/1/frame/json/1/t): )"
+                                   R"(key "t" given more than once (parsers keep only the last))");
 }

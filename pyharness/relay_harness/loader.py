@@ -4,6 +4,7 @@ Every problem is one line naming the file, the scenario id, the step (from 1) an
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -44,12 +45,13 @@ def is_scenario_file(path: Path) -> bool:
 def load_file(path: Path, schema: dict) -> list[model.Scenario]:
     """One file. Raises LoadError listing every problem."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document, repeated = _parse(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise LoadError(f"{path}: cannot read: {error.strerror}") from None
     except ValueError as error:
         raise LoadError(f"{path}: not valid JSON: {error}") from None
-    problems = list(_schema_problems(document, schema)) or list(_semantic_problems(document))
+    problems = ([*_repeated_key_problems(document, repeated), *_schema_problems(document, schema)]
+                or list(_semantic_problems(document)))
     if problems:
         raise LoadError("\n".join(f"{path}: {problem}" for problem in problems))
     return [_build_scenario(raw, document["section"], str(path)) for raw in document["scenarios"]]
@@ -72,6 +74,41 @@ def load_library(directory: Path, schema: dict) -> list[model.Scenario]:
     if problems:
         raise LoadError("\n".join(problems))
     return scenarios
+
+
+# --- parsing, noting keys given twice ---------------------------------------------------------
+
+def _parse(text: str) -> tuple[Any, list[list]]:
+    """The document, and the path of every key that an object gives more than once: json keeps only
+    the last, changing what the file says."""
+    repeated = {}  # id of an object -> its keys given more than once (all objects stay alive in the document)
+
+    def build(pairs: list[tuple[str, Any]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            counts = Counter(key for key, _ in pairs)
+            repeated[id(obj)] = [key for key in obj if counts[key] > 1]
+        return obj
+
+    document = json.loads(text, object_pairs_hook=build)
+    return document, list(_repeated_key_paths(document, repeated, []))
+
+
+def _repeated_key_paths(value: Any, repeated: dict, path: list) -> Iterable[list]:
+    if isinstance(value, dict):
+        yield from ([*path, key] for key in repeated.get(id(value), ()))
+        children = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return
+    for key, child in children:
+        yield from _repeated_key_paths(child, repeated, [*path, key])
+
+
+def _repeated_key_problems(document: Any, paths: list[list]) -> Iterable[str]:
+    for path in paths:
+        yield _locate(document, path, f"key {path[-1]!r} given more than once (parsers keep only the last)")
 
 
 # --- schema validation, with step errors dispatched by action key ----------------------------
@@ -371,7 +408,7 @@ _ACTION_BUILDERS = {
 def _locate(document: Any, path: list, message: str) -> str:
     """`scenario ID step N: /field: message`, or `/pointer: message` above the scenario level."""
     if len(path) >= 2 and path[0] == "scenarios" and isinstance(path[1], int):
-        if len(path) >= 4 and path[2] == "steps":
+        if len(path) >= 4 and path[2] == "steps" and isinstance(path[3], int):
             return f"{_where(document, path[1], path[3])}: {_pointer(path[4:])}: {message}"
         return f"{_scenario_name(document, path[1])}: {_pointer(path[2:])}: {message}"
     return f"{_pointer(path)}: {message}"

@@ -66,3 +66,23 @@ def test_not_json(tmp_path, schema):
     path.write_text("{")
     with pytest.raises(loader.LoadError, match=r"broken.json: not valid JSON"):
         loader.load_file(path, schema)
+
+
+@pytest.mark.parametrize("sockets, steps, problem", [
+    ('{"probe-daemon": {"v": "2", "role": "server"}, "probe-daemon": {"v": "2", "role": "server"}}',
+     '[{"open": "probe-daemon"}]', "scenario x: /sockets/probe-daemon: key 'probe-daemon' given more than once"),
+    ('{"a": {"v": "2", "role": "server"}}',
+     '[{"open": "a"}, {"expect": "a", "frame": {"any": true}, "within_ms": 5, "within_ms": 50}]',
+     "scenario x step 2: /within_ms: key 'within_ms' given more than once"),
+    ('{"a": {"v": "2", "role": "server"}}',
+     '[{"open": "a"}, {"expect": "a", "one_of": [{"ended": true}, {"frame": {"json": [1, {"t": 1, "t": 2}]}}]}]',
+     "scenario x step 2: /one_of/1/frame/json/1/t: key 't' given more than once"),
+])
+def test_key_given_twice(tmp_path, schema, sockets, steps, problem):
+    # json.dumps cannot write a repeated key, so the file is written as text.
+    path = tmp_path / "x.json"
+    path.write_text('{"section": "T", "scenarios": [{"id": "x", "title": "t", "requirements": ["HTTP-1"], "level": "MUST",'
+                    f' "tags": [], "sockets": {sockets}, "steps": {steps}}}]}}')
+    with pytest.raises(loader.LoadError) as error:
+        loader.load_file(path, schema)
+    assert str(error.value) == f"{path}: {problem} (parsers keep only the last)"
