@@ -73,14 +73,33 @@ int main(int argc, char** argv) {
         ->envname("RELAY_MAX_QUEUE_BYTES")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    // The watchdog's delays (docs/protocol.md V2-WD-1, V2-WD-2); shorter ones make tests of it fast.
+    core::RelayOptions relay_options;
+    auto nudge_ms = relay_options.watchdog_nudge.count();
+    auto reset_ms = relay_options.watchdog_reset.count();
+    std::int64_t const max_timer_ms = 86'400'000;  // a day; far from the steady clock's range
+    app.add_option("--watchdog-nudge-ms", nudge_ms,
+                   "Milliseconds after a v2 client opens without a data socket until the controls get a fresh sync")
+        ->envname("RELAY_WATCHDOG_NUDGE_MS")
+        ->check(CLI::Range(std::int64_t{1}, max_timer_ms))
+        ->capture_default_str();
+    app.add_option("--watchdog-reset-ms", reset_ms,
+                   "Milliseconds after that sync until the controls are closed with 1011 if still no data socket")
+        ->envname("RELAY_WATCHDOG_RESET_MS")
+        ->check(CLI::Range(std::int64_t{1}, max_timer_ms))
+        ->capture_default_str();
     app.footer("Exit codes: 0 after a clean shutdown, 1 if the address cannot be bound, 2 on bad arguments.\n"
-               "Example: reference-relay --port 0 --log-level debug");
+               "Example: reference-relay --port 0 --log-level debug\n"
+               "Watchdog ten times faster (run the scenarios with --time-scale 0.1):\n"
+               "  reference-relay --port 0 --watchdog-nudge-ms 1000 --watchdog-reset-ms 500");
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    relay_options.watchdog_nudge = std::chrono::milliseconds(nudge_ms);
+    relay_options.watchdog_reset = std::chrono::milliseconds(reset_ms);
     transport::Logger logger(*transport::parse_log_level(log_level));
     auto const open_files = raise_open_file_limit();
     boost::system::error_code ec;
@@ -91,7 +110,7 @@ int main(int argc, char** argv) {
     }
 
     net::io_context ioc{1};
-    core::Relay relay(core::RelayOptions{}, core::random_connection_id, unix_millis);
+    core::Relay relay(relay_options, core::random_connection_id, unix_millis);
     transport::Hub hub(ioc, relay, logger, transport_options);
     std::shared_ptr<transport::Listener> listener;
     try {
@@ -104,6 +123,13 @@ int main(int argc, char** argv) {
     std::cout << ws_url(listener->local_endpoint()) << std::endl;
     logger.log(transport::LogLevel::info, "open-file limit " + std::to_string(open_files) +
                                               ": about that many sockets at once (ulimit -Hn raises it)");
+    if (core::RelayOptions const official; relay_options.watchdog_nudge != official.watchdog_nudge ||
+                                           relay_options.watchdog_reset != official.watchdog_reset)
+        logger.log(transport::LogLevel::info,
+                   "watchdog: nudge " + std::to_string(nudge_ms) + " ms after a client opens, reset " +
+                       std::to_string(reset_ms) + " ms after the nudge (the official relay: " +
+                       std::to_string(official.watchdog_nudge.count()) + " and " +
+                       std::to_string(official.watchdog_reset.count()) + ")");
     listener->run();
 
     net::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from relay_harness.client import TRANSPORTS, parse_relay_url, split_message
+from relay_harness.client import SLICED_MASKING_BYTES, TRANSPORTS, parse_relay_url, split_message
 from relay_harness.interpreter import RunSettings, run_scenario
 from wire import raw_websocket_server, read_frame, server_frame
 
@@ -67,6 +67,26 @@ def test_fragmented_splits_every_message(make_scenario):
         (OP_TEXT, False, b""), (OP_CONT, True, b""),
     ]
     assert any(line.endswith("text frame `hello world` in 3 frames") for line in result.wire_log)
+
+
+@pytest.mark.parametrize("transport, frames_per_message", [("plain", 1), ("fragmented", 3)])
+def test_large_messages_masked_a_slice_at_a_time_arrive_whole(make_scenario, transport, frames_per_message):
+    size = SLICED_MASKING_BYTES + 3  # two slices, the second not a multiple of the mask's 4 bytes
+    sends = [{"send": "control", "fill": {"type": "binary", "size": size, "byte": 55}}, *SENDS[:2]]
+    scenario = make_scenario([{"open": "control"}, *sends, {"expect": "control", "frame": {"text": "done"}}], CONTROL)
+    result, frames, _ = replay_against_recorder(scenario, transport)
+    assert result.verdict == "pass", result.failure
+    big, rest = frames[:frames_per_message], frames[frames_per_message:]
+    assert [(f.opcode, f.fin, f.rsv1) for f in big] == [
+        (OP_BINARY if i == 0 else OP_CONT, i == frames_per_message - 1, False) for i in range(frames_per_message)]
+    assert b"".join(f.payload for f in big) == b"7" * size
+    messages = []
+    for f in rest:
+        if f.opcode == OP_CONT:
+            messages[-1][1] += f.payload
+        else:
+            messages.append([f.opcode, f.payload])
+    assert messages == [[OP_TEXT, b"hello world"], [OP_BINARY, b"\x00\x01"]]
 
 
 def test_deflate_offers_as_node_ws_does_and_compresses_both_ways(make_scenario):

@@ -15,8 +15,9 @@ namespace relay::core {
 
 struct RelayOptions {
     std::size_t pending_frames_per_connection = 200;
-    std::chrono::milliseconds watchdog_nudge{10'000};
-    std::chrono::milliseconds watchdog_reset{5'000};
+    // The watchdog (docs/protocol.md V2-WD): the official relay's delays unless a test wants them shorter.
+    std::chrono::milliseconds watchdog_nudge{10'000};  // a client opening without a data socket -> sync
+    std::chrono::milliseconds watchdog_reset{5'000};   // that sync -> controls closed with 1011
 };
 
 // What the relay knows about one socket, for the transport's log lines.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -413,4 +414,45 @@ TEST(RelayWatchdog, V2_WD_1_And_2_NudgeAtTenSecondsResetAtFifteen) {
     auto reset = std::chrono::steady_clock::now() - start;
     EXPECT_GE(reset, 14500ms);
     EXPECT_LE(reset, 18s);
+}
+
+namespace {
+
+// A lone client's watchdog on a relay started with the given delays: the nudge comes `nudge` after the
+// client opened and the 1011 `reset` after the nudge. Each time is bracketed by when the open started
+// and when the control heard of the client; the windows allow 1 s of scheduling on a loaded machine.
+void expect_watchdog_after(RelayProcess& relay, std::chrono::milliseconds nudge, std::chrono::milliseconds reset) {
+    using clock = std::chrono::steady_clock;
+    auto q = "v=2&serverId=" + unique_id("wd-fast") + "&role=";
+    WsClient control(relay.port(), q + "server");
+    control.next();
+    auto const opening = clock::now();
+    WsClient client(relay.port(), q + "client&connectionId=lonely");
+    EXPECT_EQ(control.next_text(), R"({"type":"connected","connectionId":"lonely"})");
+    auto const opened = clock::now();
+    EXPECT_EQ(control.next_text(nudge + 3s), R"({"type":"sync","connectionIds":["lonely"]})");
+    auto const nudged = clock::now();
+    EXPECT_GE(nudged - opening, nudge);
+    EXPECT_LE(nudged - opened, nudge + 1s);
+    expect_closed(control, 1011, "Control unresponsive", reset + 3s);
+    auto const reset_at = clock::now();
+    EXPECT_GE(reset_at - opening, nudge + reset);
+    EXPECT_LE(reset_at - nudged, reset + 1s);
+    if (::testing::Test::HasFailure()) std::cerr << "relay log:\n" << relay.log();
+}
+
+}  // namespace
+
+TEST(RelayWatchdog, V2_WD_1_And_2_DelaysFromTheCommandLine) {
+    RelayProcess relay({"--watchdog-nudge-ms", "1000", "--watchdog-reset-ms", "500"});
+    expect_watchdog_after(relay, 1000ms, 500ms);
+}
+
+TEST(RelayWatchdog, V2_WD_1_And_2_DelaysFromTheEnvironment) {
+    ::setenv("RELAY_WATCHDOG_NUDGE_MS", "600", 1);
+    ::setenv("RELAY_WATCHDOG_RESET_MS", "300", 1);
+    RelayProcess relay;
+    ::unsetenv("RELAY_WATCHDOG_NUDGE_MS");
+    ::unsetenv("RELAY_WATCHDOG_RESET_MS");
+    expect_watchdog_after(relay, 600ms, 300ms);
 }

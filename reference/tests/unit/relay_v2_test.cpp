@@ -232,6 +232,23 @@ TEST_F(RelayTest, V2_WD_3_WatchdogWatchesTheIdNotTheSocket) {
     EXPECT_THAT(fire(token).sent, ElementsAre(Sent{1, sync(R"("c")"), false}));
 }
 
+// The reference relay's --watchdog-nudge-ms and --watchdog-reset-ms: the same watchdog on other delays.
+TEST(RelayOptionsTest, V2_WD_1_And_2_WatchdogRunsOnTheConfiguredDelays) {
+    Relay relay{RelayOptions{.watchdog_nudge = 1000ms, .watchdog_reset = 500ms}, [] { return "conn_x"; },
+                [] { return std::int64_t{0}; }};
+    relay.opened(1, Admission{Version::v2, Role::server, "srv", ""});
+    auto opened = Outcome(relay.opened(2, Admission{Version::v2, Role::client, "srv", "c"}));
+    ASSERT_EQ(opened.timers.size(), 1u);
+    EXPECT_EQ(opened.timers[0].delay, 1000ms);
+    auto nudge = Outcome(relay.timer_fired(opened.timers[0].token));
+    EXPECT_THAT(nudge.sent, ElementsAre(Sent{1, sync(R"("c")"), false}));
+    ASSERT_EQ(nudge.timers.size(), 1u);
+    EXPECT_EQ(nudge.timers[0].delay, 500ms);
+    auto reset = Outcome(relay.timer_fired(nudge.timers[0].token));
+    EXPECT_THAT(reset.closed, ElementsAre(Closed{1, 1011, "Control unresponsive"}));
+    EXPECT_TRUE(reset.timers.empty());
+}
+
 TEST_F(RelayTest, LIMIT_1_DroppedSocketLeavesWithoutConsequences) {
     control(1);
     data(2, "c");
