@@ -14,6 +14,7 @@ import fnmatch
 import json
 import math
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,13 @@ from .report import RunInfo, format_result, headline, report_document, summary, 
 from .timing import ALLOWANCE_FLOOR_MS
 from .verdicts import BLOCKED, ERROR, FAIL, FLAKY, NONSTRICT, NOTRUN, ScenarioResult
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BINARY = REPO_ROOT / "build" / "reference-relay"
-DEFAULT_SCENARIOS = REPO_ROOT / "scenarios"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when the plugin runs from one
+# An installed package carries the library (setup.py copies it there at build time); a checkout has none.
+PACKAGE_SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+INSTALLED = PACKAGE_SCENARIOS.is_dir()
+DEFAULT_SCENARIOS = PACKAGE_SCENARIOS if INSTALLED else REPO_ROOT / "scenarios"
+DEFAULT_BINARY = Path(shutil.which("reference-relay") or "reference-relay") if INSTALLED \
+    else REPO_ROOT / "build" / "reference-relay"
 SCHEMA_NAME = "scenario.schema.json"
 KNOWN_TAGS = {"http": "HTTP routing and admission", "v1": "protocol v1", "v2": "protocol v2",
               "slow": "takes 5 s or more", "long": "takes more than 20 s; runs only with --include-long",
@@ -56,9 +61,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("relay-harness", "relay conformance scenarios")
     group.addoption("--relay-url", help="ws://HOST:PORT of the relay under test (default: start the reference relay)")
     group.addoption("--relay-binary", help="reference relay to start when no --relay-url is given "
-                                           "(default: build/reference-relay in this repository)")
+                                           "(default: build/reference-relay in this repository; "
+                                           "installed: reference-relay on PATH)")
     group.addoption("--scenarios", dest="relay_scenarios", metavar="DIR",
-                    help="directory whose *.json files are scenario files (default: this repository's scenarios/)")
+                    help="directory whose *.json files are scenario files (default: this repository's scenarios/; "
+                         "installed: the library in the package); pytest given no paths collects it when a relay option is set")
     group.addoption("--requirement", action="append", default=[], dest="relay_requirements", metavar="ID",
                     help="run only scenarios naming this requirement id, or one matching this glob (repeatable)")
     group.addoption("--include-long", action="store_true", default=None, dest="relay_include_long",
@@ -284,9 +291,24 @@ def _harness(config: pytest.Config) -> _Harness:
 def pytest_configure(config: pytest.Config) -> None:
     harness = _Harness(_settings(config))
     config.stash[_HARNESS] = harness
+    _collect_library_too(config, harness.settings.scenarios_dir)
     for tag, meaning in sorted({**{t: "scenario tag" for t in _tags_in(harness.settings.scenarios_dir)},
                                 **KNOWN_TAGS}.items()):
         config.addinivalue_line("markers", f"{tag}: {meaning}")
+
+
+def _collect_library_too(config: pytest.Config, scenarios_dir: Path) -> None:
+    """`pytest --relay-url URL` in any project runs the library: when pytest was given no paths (it
+    collects testpaths or the current directory) and a relay option is set, the scenario directory is
+    collected as well. Paths on the command line say exactly what to collect; a project that only uses
+    the `relay_url` fixture, with no relay option set, collects no scenarios."""
+    if getattr(config, "args_source", pytest.Config.ArgsSource.ARGS) == pytest.Config.ArgsSource.ARGS:
+        return  # paths given, or no collection at all (--help)
+    if not any(config.getoption(dest) is not None or config.getini(dest)
+               for dest in ("relay_url", "relay_scenarios", "relay_binary")):
+        return
+    if not any(scenarios_dir.is_relative_to(Path(arg).resolve()) for arg in config.args):
+        config.args.append(str(scenarios_dir))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,0 +1,47 @@
+"""Builds relay-harness with the scenario library inside: build_py copies the checkout's scenarios/
+(every scenario file and scenario.schema.json; not the test vectors) into relay_harness/scenarios/ of
+the build, so an installed plugin finds the library without --scenarios, and git keeps one copy. The
+version is the project's, read from CMakeLists.txt. Build from a checkout: `pip install ./pyharness`."""
+
+import re
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+REPO = Path(__file__).resolve().parent.parent
+LIBRARY = REPO / "scenarios"
+PACKAGED_LIBRARY = Path("relay_harness", "scenarios")  # where the plugin looks first (plugin.PACKAGE_SCENARIOS)
+
+
+def project_version() -> str:
+    """`project(relay_conformance VERSION x.y.z ...)` in the checkout's CMakeLists.txt."""
+    cmake = REPO / "CMakeLists.txt"
+    match = re.search(r"project\(\s*\w+\s+VERSION\s+([0-9][0-9.]*)", cmake.read_text(encoding="utf-8")) \
+        if cmake.is_file() else None
+    if not match:
+        raise SystemExit(f"relay-harness: no project version in {cmake}; build from a relay-conformance checkout")
+    return match.group(1)
+
+
+def library_files() -> list[Path]:
+    """The files an installed plugin needs (loader.is_scenario_file, plus the schema)."""
+    files = sorted(p for p in LIBRARY.rglob("*.json") if not p.name.endswith("-vectors.json"))
+    if not (LIBRARY / "scenario.schema.json") in files:
+        raise SystemExit(f"relay-harness: no scenario library at {LIBRARY}; build from a relay-conformance checkout")
+    return files
+
+
+class BuildWithLibrary(build_py):
+    def run(self) -> None:
+        super().run()
+        target = Path(self.build_lib) / PACKAGED_LIBRARY
+        shutil.rmtree(target, ignore_errors=True)  # a file removed from scenarios/ must not linger in the build
+        for source in library_files():
+            destination = target / source.relative_to(LIBRARY)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+
+
+setup(version=project_version(), cmdclass={"build_py": BuildWithLibrary})
