@@ -15,7 +15,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -104,6 +106,14 @@ fs::path default_relay_binary() {
     std::error_code ec;
     auto self = fs::read_symlink("/proc/self/exe", ec);
     return (ec ? fs::path(".") : self.parent_path()) / "reference-relay";
+}
+
+// The watchdog delays (docs/protocol.md V2-WD-1, V2-WD-2) scaled as the run's --time-scale says, for a
+// reference relay this run starts itself; none at the official scale.
+std::vector<std::string> scaled_watchdog_flags(double scale) {
+    if (scale == 1) return {};
+    auto const ms = [scale](double official) { return std::to_string(std::max(1LL, std::llround(official * scale))); };
+    return {"--watchdog-nudge-ms", ms(10'000), "--watchdog-reset-ms", ms(5'000)};
 }
 
 void add_selection_options(CLI::App& cmd, RunOptions& o) {
@@ -205,7 +215,8 @@ int run(RunOptions const& o) {
     auto url = o.url;
     if (url.empty()) {
         try {
-            launched.emplace(o.relay_binary.empty() ? default_relay_binary() : fs::path(o.relay_binary));
+            launched.emplace(o.relay_binary.empty() ? default_relay_binary() : fs::path(o.relay_binary),
+                             scaled_watchdog_flags(o.time_scale));
         } catch (std::exception const& e) {
             return fail_usage(e.what());
         }
@@ -374,7 +385,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     run_cmd->add_option("--latency", run_options.latency_ms, "The relay's latency in ms, instead of calibrating it before the run")
         ->check(CLI::Range(0.0, 60000.0));
-    run_cmd->add_option("--time-scale", run_options.time_scale, "The relay's protocol timers are scaled by this (0.1: ten times faster)")
+    run_cmd->add_option("--time-scale", run_options.time_scale, "The relay's protocol timers are scaled by this (0.1: ten times faster); a reference relay started without --url gets its watchdog scaled to match")
         ->check(CLI::Range(0.001, 100.0))
         ->capture_default_str();
     run_cmd->add_option("--scenario-timeout", run_options.scenario_timeout_ms, "Cap on every scenario, ms (default: its timeout_ms)");

@@ -18,7 +18,7 @@ extern char** environ;
 
 namespace conformance {
 
-RelayLauncher::RelayLauncher(std::filesystem::path const& binary) {
+RelayLauncher::RelayLauncher(std::filesystem::path const& binary, std::vector<std::string> extra_args) {
     if (!std::filesystem::exists(binary))
         throw std::runtime_error("no reference relay at " + binary.string() + "; build it (.ci/setup) or pass --url or --relay-binary");
     int out[2];
@@ -33,9 +33,13 @@ RelayLauncher::RelayLauncher(std::filesystem::path const& binary) {
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, errors, STDERR_FILENO);
     posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::string path = binary.string(), port_flag = "--port", port = "0", level_flag = "--log-level", level = "warn";
-    char* argv[] = {path.data(), port_flag.data(), port.data(), level_flag.data(), level.data(), nullptr};
-    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
+    std::string path = binary.string();
+    std::vector<std::string> args{path, "--port", "0", "--log-level", "warn"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
     close(errors);

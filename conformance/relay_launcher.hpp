@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -11,9 +12,9 @@ namespace conformance {
 
 class RelayLauncher {
 public:
-    // Starts `binary --port 0` and reads its ws:// URL from the first stdout line (10 s at most).
-    // Throws std::runtime_error with a one-line reason.
-    explicit RelayLauncher(std::filesystem::path const& binary);
+    // Starts `binary --port 0 [extra_args]` and reads its ws:// URL from the first stdout line (10 s at
+    // most). Throws std::runtime_error with a one-line reason.
+    explicit RelayLauncher(std::filesystem::path const& binary, std::vector<std::string> extra_args = {});
     ~RelayLauncher();
     RelayLauncher(RelayLauncher const&) = delete;
     RelayLauncher& operator=(RelayLauncher const&) = delete;

@@ -93,3 +93,23 @@ def test_the_relay_help_shows_the_official_delays_as_defaults():
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip().startswith("--watchdog")}
     assert "=10000" in lines["--watchdog-nudge-ms"] and "RELAY_WATCHDOG_NUDGE_MS" in lines["--watchdog-nudge-ms"]
     assert "=5000" in lines["--watchdog-reset-ms"] and "RELAY_WATCHDOG_RESET_MS" in lines["--watchdog-reset-ms"]
+
+
+@pytest.mark.parametrize("runner", ["cpp", "pyharness"])
+def test_a_runner_that_starts_the_relay_scales_its_watchdog_too(runner, tmp_path):
+    """Without a URL, each runner starts the reference relay itself; at --time-scale 0.1 it passes the
+    relay the watchdog delays scaled to match, so the watchdog scenarios pass in a second or two."""
+    report = tmp_path / "report.json"
+    if runner == "cpp":
+        command = [str(BUILD / "relay-conformance"), "run", "--relay-binary", str(BUILD / "reference-relay"),
+                   "--time-scale", SCALE, "--tag", "slow", "--json", str(report)]
+    else:
+        command = [sys.executable, "-m", "pytest", "-p", "relay_harness.plugin", "-p", "no:cacheprovider", "-q",
+                   "--relay-binary", str(BUILD / "reference-relay"), "--relay-time-scale", SCALE, "-m", "slow",
+                   "--scenarios", str(SCENARIOS), "--relay-json", str(report), str(SCENARIOS)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PYHARNESS), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    verdicts = {entry["id"]: entry["verdict"] for entry in json.loads(report.read_text(encoding="utf-8"))["scenarios"]}
+    assert {id for id in verdicts if id.startswith("v2-watchdog-")} and set(verdicts.values()) == {"pass"}, verdicts

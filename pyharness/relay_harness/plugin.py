@@ -80,7 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--relay-latency-ms", metavar="MS",
                     help=f"the relay's latency, instead of calibrating it (slowest of {EXCHANGES} GET / exchanges)")
     group.addoption("--relay-time-scale", metavar="S",
-                    help="multiply the scenarios' timer durations, for a relay whose timers are scaled by S (default 1)")
+                    help="multiply the scenarios' timer durations, for a relay whose timers are scaled by S (default 1); a reference relay started without --relay-url gets its watchdog scaled to match")
     group.addoption("--relay-transport", metavar="NAME",
                     help=f"how messages are sent: {', '.join(TRANSPORTS)}, or all (each scenario on each; default plain)")
     parser.addini("relay_url", "ws://HOST:PORT of the relay under test")
@@ -271,7 +271,7 @@ class _Harness:
         if self.settings.relay_url:
             return self.settings.relay_url
         if self.relay is None:
-            self.relay = RelayProcess.start(self.settings.relay_binary)
+            self.relay = RelayProcess.start(self.settings.relay_binary, *scaled_watchdog_flags(self.settings.time_scale))
         return self.relay.url
 
     def close(self) -> None:
@@ -286,6 +286,14 @@ _HARNESS = pytest.StashKey[_Harness]()
 
 def _harness(config: pytest.Config) -> _Harness:
     return config.stash[_HARNESS]
+
+
+def scaled_watchdog_flags(scale: float) -> list[str]:
+    """The watchdog delays (docs/protocol.md V2-WD-1, V2-WD-2) scaled as --relay-time-scale says, for a
+    reference relay the harness starts itself; none at the official scale."""
+    if scale == 1:
+        return []
+    return ["--watchdog-nudge-ms", str(max(1, int(10_000 * scale + 0.5))), "--watchdog-reset-ms", str(max(1, int(5_000 * scale + 0.5)))]
 
 
 def pytest_configure(config: pytest.Config) -> None:
