@@ -1,5 +1,7 @@
 #include "ws_client.hpp"
 
+#include "tests/support/client_frame.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -143,20 +145,9 @@ void WsClient::send_binary(std::string const& bytes, std::chrono::milliseconds d
 
 void WsClient::send_frames(std::vector<RawFrame> const& frames) {
     std::string bytes;
-    for (auto const& frame : frames) {
-        auto const size = frame.length.value_or(frame.payload.size());
-        bytes += static_cast<char>((frame.fin ? 0x80 : 0) | (frame.rsv1 ? 0x40 : 0) | frame.opcode);
-        if (size < 126) {
-            bytes += static_cast<char>(0x80 | size);
-        } else if (size <= 0xFFFF) {
-            bytes += static_cast<char>(0x80 | 126);
-            for (int shift : {8, 0}) bytes += static_cast<char>(size >> shift);
-        } else {
-            bytes += static_cast<char>(0x80 | 127);
-            for (int shift = 56; shift >= 0; shift -= 8) bytes += static_cast<char>(size >> shift);
-        }
-        bytes += std::string(4, '\0') + frame.payload;  // the all-zero masking key leaves the payload as it is
-    }
+    for (auto const& frame : frames)
+        bytes += client_frame_header(frame.opcode, frame.length.value_or(frame.payload.size()), frame.fin, frame.rsv1) +
+                 frame.payload;
     beast::error_code ignored;
     net::write(beast::get_lowest_layer(ws_).socket(), net::buffer(bytes), ignored);
 }

@@ -269,7 +269,7 @@ def attribution(outcome: Outcome, requirements: set[str]) -> str:
     mutant breaks, and one fails with it; else how many scenario verdicts are off."""
     if not (outcome.cpp.killed or outcome.py.killed):
         return "-"
-    wrong = set(misattributed(outcome.cpp, requirements)) | set(misattributed(outcome.py, requirements))
+    wrong = misattributed_by_either(outcome, requirements)
     return "exact" if not wrong else f"{len(wrong)} off"
 
 
@@ -282,6 +282,10 @@ def misattributed(result: RunnerResult, requirements: set[str]) -> list[str]:
     if result.killed and not any(f.verdict == "fail" and f.requirement in requirements for f in result.failures):
         wrong.append(f"no scenario fails with {' or '.join(sorted(requirements))}")
     return wrong
+
+
+def misattributed_by_either(o: Outcome, requirements: set[str]) -> list[str]:
+    return sorted(set(misattributed(o.cpp, requirements)) | set(misattributed(o.py, requirements)))
 
 
 def disagreements(o: Outcome) -> list[str]:
@@ -365,9 +369,8 @@ def main(argv: list[str]) -> int:
             raise RunError(f"the unmutated reference relay fails, so the mutants cannot be judged: {failed}")
     expected_scenarios = set(baseline.cpp.report), set(baseline.py.report)
 
-    def misattributed_by_either(o: Outcome) -> list[str]:
-        requirements = set(all_mutants[o.id].requirements)
-        return sorted(set(misattributed(o.cpp, requirements)) | set(misattributed(o.py, requirements)))
+    def misattributed_by_mutant(o: Outcome) -> list[str]:
+        return misattributed_by_either(o, set(all_mutants[o.id].requirements))
 
     # A mutant whose outcome differs from the docs, or on which the runners disagree, runs again alone:
     # under load a window can be missed by one runner.
@@ -375,7 +378,7 @@ def main(argv: list[str]) -> int:
         if expected is None:
             return False
         return ((o.id in expected["cpp"]) == o.cpp.killed or (o.id in expected["py"]) == o.py.killed
-                or bool(disagreements(o)) or bool(misattributed_by_either(o)) != (o.id in exceptions))
+                or bool(disagreements(o)) or bool(misattributed_by_mutant(o)) != (o.id in exceptions))
 
     again = [i for i in selected if unexpected(results[i])]
     if again:
@@ -394,7 +397,7 @@ def main(argv: list[str]) -> int:
     rows = table(outcomes, all_mutants, owned)
     print("\n".join(rows))
     off = [f"  {o.id} ({', '.join(all_mutants[o.id].requirements)}){' (an attribution exception)' if o.id in exceptions else ''}: "
-           f"{'; '.join(wrong)}" for o in outcomes if (wrong := misattributed_by_either(o))]
+           f"{'; '.join(wrong)}" for o in outcomes if (wrong := misattributed_by_mutant(o))]
     if off:
         print("\nverdicts attributed to something the mutant does not break:\n" + "\n".join(off))
 
@@ -429,7 +432,7 @@ def main(argv: list[str]) -> int:
             problems.append(f"{mutant_id} is listed as surviving the {runner} in {args.doc.name} but was killed: "
                             f"take it off the list")
     for o in outcomes:
-        wrong = misattributed_by_either(o)
+        wrong = misattributed_by_mutant(o)
         if wrong and o.id not in exceptions:
             problems.append(f"{o.id} ({', '.join(all_mutants[o.id].requirements)}) is misattributed: {'; '.join(wrong)}: "
                             f"make the step it fails on a precondition naming the requirement it relies on, or list the "

@@ -1,5 +1,6 @@
 // LIMIT-1: the message cap judged on frame headers as the official runtime does (observed under
 // wrangler: /work/official/FACTS-1009.md, summarised in docs/protocol.md).
+#include "tests/support/client_frame.hpp"
 #include "transport/frame_limit.hpp"
 
 #include <gtest/gtest.h>
@@ -14,23 +15,10 @@ namespace {
 
 constexpr unsigned char cont = 0x0, text = 0x1, binary = 0x2, ping = 0x9;
 
-// A client frame's header as sent: masked (with the all-zero key), announcing `length` payload bytes.
-std::string header(unsigned char opcode, std::uint64_t length, bool fin = true, bool rsv1 = false) {
-    std::string h(1, static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode));
-    if (length < 126) {
-        h += static_cast<char>(0x80 | length);
-    } else if (length <= 0xFFFF) {
-        h += static_cast<char>(0x80 | 126);
-        for (int shift : {8, 0}) h += static_cast<char>(length >> shift);
-    } else {
-        h += static_cast<char>(0x80 | 127);
-        for (int shift = 56; shift >= 0; shift -= 8) h += static_cast<char>(length >> shift);
-    }
-    return h + std::string(4, '\0');
-}
+using relay::testing::client_frame_header;
 
 std::string frame(unsigned char opcode, std::uint64_t length, bool fin = true, bool rsv1 = false) {
-    return header(opcode, length, fin, rsv1) + std::string(length, 'x');
+    return client_frame_header(opcode, length, fin, rsv1) + std::string(length, 'x');
 }
 
 // The crossing as {message, frame bytes, room}, or {} when none.
@@ -55,11 +43,11 @@ TEST(FrameLimit, LIMIT_1_MessagesUpToTheCapPass) {
 
 TEST(FrameLimit, LIMIT_1_AFrameOverTheCapCrossesOnItsHeaderAlone) {
     FrameLimit limit(100);
-    EXPECT_TRUE(limit.consume(header(binary, 101)));
+    EXPECT_TRUE(limit.consume(client_frame_header(binary, 101)));
     ASSERT_TRUE(limit.crossing());
     EXPECT_EQ(limit.crossing()->frame_bytes, 101u);
     EXPECT_EQ(limit.crossing()->room, 100u);
-    EXPECT_EQ(crossing_after(100, header(text, 101, false)), (Crossing{0, 101, 100}));
+    EXPECT_EQ(crossing_after(100, client_frame_header(text, 101, false)), (Crossing{0, 101, 100}));
 }
 
 TEST(FrameLimit, LIMIT_1_AFragmentCrossesAgainstWhatIsLeftOfTheCap) {
@@ -87,7 +75,7 @@ TEST(FrameLimit, LIMIT_1_NamesTheMessageThatCrossed) {
 
 TEST(FrameLimit, LIMIT_1_HeadersAndPayloadsMaySplitAnywhere) {
     // 16- and 64-bit lengths, fed one byte at a time.
-    auto const bytes = frame(binary, 60000, false) + header(cont, std::uint64_t{1} << 40);
+    auto const bytes = frame(binary, 60000, false) + client_frame_header(cont, std::uint64_t{1} << 40);
     FrameLimit limit(70000);
     int found = 0;
     for (char byte : bytes) found += limit.consume(std::string_view(&byte, 1));
@@ -100,8 +88,8 @@ TEST(FrameLimit, LIMIT_1_HeadersAndPayloadsMaySplitAnywhere) {
 
 TEST(FrameLimit, LIMIT_1_OnlyTheFirstCrossingCounts) {
     FrameLimit limit(100);
-    EXPECT_TRUE(limit.consume(frame(text, 60, false) + header(cont, 60)));
-    EXPECT_FALSE(limit.consume(std::string(60, 'x') + header(text, 500)));
+    EXPECT_TRUE(limit.consume(frame(text, 60, false) + client_frame_header(cont, 60)));
+    EXPECT_FALSE(limit.consume(std::string(60, 'x') + client_frame_header(text, 500)));
     EXPECT_EQ(limit.crossing()->frame_bytes, 60u);
 }
 
