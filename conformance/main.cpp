@@ -323,7 +323,7 @@ int record(RecordOptions const& o) {
             chosen.push_back(&s);
     if (chosen.empty()) return fail_usage("no scenario in " + o.scenario_file + " matches --id");
     if (auto problem = unreachable(*endpoint, o.url)) return fail_usage(*problem);
-    interpreter::RunSettings settings{*endpoint};
+    interpreter::RunSettings settings{.endpoint = *endpoint};
     settings.record = true;
     settings.latency_ms = calibrate_latency_ms(*endpoint);
     auto results = run_suite(chosen, settings, 0, nullptr);

@@ -16,7 +16,7 @@ namespace conformance::interpreter {
 struct RunSettings {
     client::Endpoint endpoint;
     std::uint32_t step_timeout_ms = 5000;               // expect steps without within_ms
-    std::optional<std::uint32_t> scenario_timeout_ms;   // overrides each scenario's timeout_ms
+    std::optional<std::uint32_t> scenario_timeout_ms{};  // overrides each scenario's timeout_ms
     double latency_ms = 0;   // calibrated (or given) at the start of the run: widens every allowance
     double time_scale = 1;   // the relay's protocol timers are scaled by this
     // Record instead of judge: every expect step takes what arrives and writes it down as the step
