@@ -1,6 +1,7 @@
 // reference-relay: the Paseo relay protocol (v1 and v2) with the official relay's observable
 // behaviour, for local development and as the yardstick of the conformance suite.
 #include "core/relay.hpp"
+#include "trace/trace.hpp"
 #include "transport/hub.hpp"
 #include "transport/listener.hpp"
 #include "transport/logger.hpp"
@@ -15,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include <sys/resource.h>
 
@@ -51,7 +53,7 @@ std::string ws_url(net::ip::tcp::endpoint const& endpoint) {
 
 int main(int argc, char** argv) {
     CLI::App app{"reference-relay: a local Paseo relay (protocol v1 and v2) that behaves like the official one.\n"
-                 "Prints its ws:// URL as the first line on stdout; logs go to stderr.\n"
+                 "Prints its ws:// URL as the first line on stdout; logs (and --trace lines) go to stderr.\n"
                  "SIGINT/SIGTERM close every WebSocket with 1001 \"Relay shutting down\" and exit 0."};
     std::string host = "127.0.0.1";
     unsigned short port = 8787;
@@ -88,16 +90,36 @@ int main(int argc, char** argv) {
         ->envname("RELAY_WATCHDOG_RESET_MS")
         ->check(CLI::Range(std::int64_t{1}, max_timer_ms))
         ->capture_default_str();
+    // The trace (docs/daemon-development.md, "Trace"): off unless asked for, and then only watching.
+    trace::TraceOptions trace_options;
+    app.add_flag("--trace", trace_options.text, "Print every protocol event on stderr, one readable line each")
+        ->envname("RELAY_TRACE");
+    app.add_option("--trace-json", trace_options.json_path, "Write every protocol event to FILE, one JSON object a line")
+        ->option_text("FILE (Env:RELAY_TRACE_JSON)")
+        ->envname("RELAY_TRACE_JSON");
+    app.add_option("--trace-server-id", trace_options.server_id, "Trace only the sessions of this serverId")
+        ->option_text("ID (Env:RELAY_TRACE_SERVER_ID)")
+        ->envname("RELAY_TRACE_SERVER_ID");
+    app.add_option("--trace-connection-id", trace_options.connection_id,
+                   "Trace only this v2 connection id: its client and data sockets, and control messages about it")
+        ->option_text("ID (Env:RELAY_TRACE_CONNECTION_ID)")
+        ->envname("RELAY_TRACE_CONNECTION_ID");
     app.footer("Exit codes: 0 after a clean shutdown, 1 if the address cannot be bound, 2 on bad arguments.\n"
                "Example: reference-relay --port 0 --log-level debug\n"
                "Watchdog ten times faster (run the scenarios with --time-scale 0.1):\n"
-               "  reference-relay --port 0 --watchdog-nudge-ms 1000 --watchdog-reset-ms 500");
+               "  reference-relay --port 0 --watchdog-nudge-ms 1000 --watchdog-reset-ms 500\n"
+               "Every frame of one daemon, as lines on stderr and JSON lines in a file:\n"
+               "  reference-relay --port 0 --trace --trace-json trace.jsonl --trace-server-id my-daemon");
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    if (!trace_options.enabled() && (!trace_options.server_id.empty() || !trace_options.connection_id.empty())) {
+        std::cerr << "reference-relay: --trace-server-id and --trace-connection-id filter a trace; add --trace or --trace-json FILE\n";
+        return 2;
+    }
     relay_options.watchdog_nudge = std::chrono::milliseconds(nudge_ms);
     relay_options.watchdog_reset = std::chrono::milliseconds(reset_ms);
     transport::Logger logger(*transport::parse_log_level(log_level));
@@ -111,7 +133,16 @@ int main(int argc, char** argv) {
 
     net::io_context ioc{1};
     core::Relay relay(relay_options, core::random_connection_id, unix_millis);
-    transport::Hub hub(ioc, relay, logger, transport_options);
+    std::unique_ptr<trace::Trace> trace;
+    if (trace_options.enabled()) {
+        try {
+            trace = std::make_unique<trace::Trace>(relay, trace_options);
+        } catch (std::runtime_error const& e) {
+            std::cerr << "reference-relay: " << e.what() << "\n";
+            return 2;
+        }
+    }
+    transport::Hub hub(ioc, relay, logger, transport_options, trace.get());
     std::shared_ptr<transport::Listener> listener;
     try {
         listener = std::make_shared<transport::Listener>(ioc, net::ip::tcp::endpoint(address, port), hub);

@@ -40,6 +40,16 @@ SocketInfo const* Relay::info(SocketId id) const {
     return it == sockets_.end() ? nullptr : &it->second.info;
 }
 
+std::size_t Relay::kept_frames(SocketId client) const {
+    auto it = sockets_.find(client);
+    if (it == sockets_.end()) return 0;
+    auto const& admission = it->second.info.admission;
+    if (admission.version != Version::v2 || admission.role != Role::client) return 0;
+    auto const& channels = it->second.session->channels;
+    auto channel = channels.find(admission.connection_id);
+    return channel == channels.end() ? 0 : channel->second.pending.size();
+}
+
 Actions const& Relay::opened(SocketId id, Admission admission) {
     auto const& out = begin();
     if (sockets_.count(id)) return out;

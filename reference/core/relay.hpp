@@ -42,6 +42,8 @@ public:
     Actions const& timer_fired(TimerToken const& token);
 
     SocketInfo const* info(SocketId id) const;
+    // Frames kept for a v2 client's connection id until a data socket opens (V2-BUF-1); 0 for other sockets.
+    std::size_t kept_frames(SocketId client) const;
     std::size_t session_count() const { return sessions_.size(); }
 
 private:

@@ -1,13 +1,15 @@
 #include "hub.hpp"
 
+#include "trace/trace.hpp"
 #include "websocket_session.hpp"
 
 #include <algorithm>
 
 namespace relay::transport {
 
-Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options)
-    : relay_(relay), log_(log), options_(options), timer_(ioc) {}
+Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options,
+         trace::Trace* trace)
+    : relay_(relay), log_(log), options_(options), trace_(trace), timer_(ioc) {}
 
 std::string Hub::describe(core::SocketId id) const {
     auto const* info = relay_.info(id);
@@ -31,28 +33,46 @@ void Hub::opened(std::shared_ptr<WebSocketSession> const& session, core::Admissi
     sockets_.emplace(session->id(), session);
     auto const& actions = relay_.opened(session->id(), std::move(admission));
     log_.log(LogLevel::info, "opened " + describe(session->id()));
+    if (trace_) trace_->opened(session->id(), actions);
     execute(actions, session.get());
 }
 
 void Hub::received(WebSocketSession& source, core::Frame frame) {
     if (stopping_) return;
-    execute(relay_.received(source.id(), std::move(frame)), &source);
+    if (!trace_) return execute(relay_.received(source.id(), std::move(frame)), &source);
+    auto const& actions = relay_.received(source.id(), frame);  // a copy: the trace reads the frame after
+    trace_->received(source.id(), frame, actions);
+    execute(actions, &source);
 }
 
 void Hub::too_big(WebSocketSession& source, std::string const& reason) {
     log_.log(LogLevel::info, "closing " + describe(source.id()) + ": 1009 " + reason);
+    if (trace_) trace_->closing(source.id(), core::close_code::too_big, reason);
     source.close(core::close_code::too_big, reason);
     // The official runtime ends such a socket without running the relay's close handler.
     relay_.dropped(source.id());
 }
 
-void Hub::closed(core::SocketId id, std::string_view how) {
+void Hub::closed(core::SocketId id, SocketEnd const& end) {
     auto it = sockets_.find(id);
     if (it == sockets_.end()) return;
-    log_.log(LogLevel::info, "closed " + describe(id) + ": " + std::string(how));
+    auto const how = end.close_received
+                         ? "close " + std::to_string(end.code) + (end.reason.empty() ? "" : " " + end.reason)
+                         : end.reason;
+    log_.log(LogLevel::info, "closed " + describe(id) + ": " + how);
+    if (trace_) {
+        if (end.close_received)
+            trace_->close_received(id, end.code, end.reason);
+        else
+            trace_->ended_without_close(id, end.reason);
+    }
     auto keep_alive = std::move(it->second);
     sockets_.erase(it);
-    if (!stopping_) execute(relay_.closed(id), nullptr);
+    if (!stopping_) {
+        auto const& actions = relay_.closed(id);
+        if (trace_) trace_->cascaded(actions);
+        execute(actions, nullptr);
+    }
     if (stopping_ && sockets_.empty() && on_shutdown_done_) std::exchange(on_shutdown_done_, nullptr)();
 }
 
@@ -65,7 +85,10 @@ void Hub::shutdown(std::function<void()> done) {
         return;
     }
     on_shutdown_done_ = std::move(done);
-    for (auto& [id, session] : sockets_) session->close(core::close_code::going_away, "Relay shutting down");
+    for (auto& [id, session] : sockets_) {
+        if (trace_ && !session->closing()) trace_->closing(id, core::close_code::going_away, "Relay shutting down");
+        session->close(core::close_code::going_away, "Relay shutting down");
+    }
 }
 
 void Hub::execute(core::Actions const& actions, WebSocketSession* source) {
@@ -110,7 +133,9 @@ void Hub::arm_timer() {
         while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
             auto token = std::move(timer_queue_.begin()->second);
             timer_queue_.erase(timer_queue_.begin());
-            execute(relay_.timer_fired(token), nullptr);
+            auto const& actions = relay_.timer_fired(token);
+            if (trace_) trace_->timer_fired(token, actions);
+            execute(actions, nullptr);
         }
         if (!timer_queue_.empty()) arm_timer();
     });

@@ -17,6 +17,10 @@
 #include <string_view>
 #include <unordered_map>
 
+namespace relay::trace {
+class Trace;
+}
+
 namespace relay::transport {
 
 struct TransportOptions {
@@ -25,11 +29,20 @@ struct TransportOptions {
     std::chrono::seconds handshake_timeout{30};        // opening and closing handshakes
 };
 
+// How a socket ended: the peer's close frame, or the connection ending without one.
+struct SocketEnd {
+    bool close_received = false;
+    std::uint16_t code = 0;  // the peer's close code; 0 if its close frame carried none
+    std::string reason;      // the peer's close reason, or what ended the connection
+};
+
 class WebSocketSession;
 
 class Hub {
 public:
-    Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options);
+    // `trace` (may be null: tracing off) hears of every event and of the core's answer to it.
+    Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options,
+        trace::Trace* trace = nullptr);
 
     TransportOptions const& options() const { return options_; }
     Logger const& log() const { return log_; }
@@ -41,8 +54,7 @@ public:
     void received(WebSocketSession& source, core::Frame frame);
     // Closes `source` with 1009 for a message over the cap; the reason is the official runtime's.
     void too_big(WebSocketSession& source, std::string const& reason);
-    // `how` says how it ended, for the log: the peer's close code and reason, or the error.
-    void closed(core::SocketId id, std::string_view how);
+    void closed(core::SocketId id, SocketEnd const& end);
 
     // Closes every socket with 1001 and calls `done` once all are gone.
     void shutdown(std::function<void()> done);
@@ -56,6 +68,7 @@ private:
     core::Relay& relay_;
     Logger const& log_;
     TransportOptions options_;
+    trace::Trace* trace_;
     core::SocketId last_id_ = 0;
     PassBatcher batcher_;
     std::unordered_map<core::SocketId, std::shared_ptr<WebSocketSession>> sockets_;

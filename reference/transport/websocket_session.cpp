@@ -220,14 +220,14 @@ void WebSocketSession::finish(beast::error_code ec) {
     if (finished_) return;
     finished_ = true;
     wake_waiters();
-    std::string how;
+    SocketEnd end;
     if (ec == websocket::error::closed || !ec) {
         auto const& reason = ws_.reason();
-        how = "close " + std::to_string(reason.code) + (reason.reason.empty() ? "" : " " + std::string(reason.reason.data(), reason.reason.size()));
+        end = {true, reason.code, std::string(reason.reason.data(), reason.reason.size())};
     } else {
-        how = ec.message();
+        end = {false, 0, ec.message()};
     }
-    hub_.closed(id_, how);
+    hub_.closed(id_, end);
 }
 
 }  // namespace relay::transport

@@ -32,6 +32,8 @@ public:
     void send(core::Frame const& frame);
     // Closes after the frames already queued; later sends are dropped.
     void close(std::uint16_t code, std::string reason);
+    // A close frame is queued or sent, or the socket is gone: close() would do nothing.
+    bool closing() const { return close_queued_ || finished_; }
 
     bool congested() const;
     // `reader` stops reading until this socket's queue is back under its limit, or it is gone.
