@@ -7,13 +7,15 @@
 # scenario failed, 2 the gate or the runner could not do its job (bad arguments, relay never healthy).
 #
 # Usage: ci/gate.sh --relay-cmd "CMD" --url ws://127.0.0.1:PORT [options]
+#        relay-conformance-gate ...   (the same, installed by the Debian package)
 #   --relay-cmd CMD        shell command that starts your relay in the foreground (omit with --no-start)
 #   --url URL              where the relay listens (ws:// or wss://; a private certificate needs
 #                          -- --ca-file FILE or -- --insecure)
 #   --no-start             the relay is already running at --url
 #   --reports DIR          where reports go (default: conformance-reports)
 #   --expectations FILE    known deviations: they do not fail the gate, new failures do
-#   --runner PATH          an installed relay-conformance (default: build it from this checkout)
+#   --runner PATH          the relay-conformance to run (default: the installed package's, or in a
+#                          checkout, build it)
 #   --health-timeout SEC   how long to wait for GET /health (default: 60)
 #   --                     everything after is passed to `relay-conformance run` (e.g. --tag v2)
 set -euo pipefail
@@ -38,12 +40,19 @@ done
 [ -n "$url" ] || die "--url is required, e.g. --url ws://127.0.0.1:8787"
 ((start == 0)) || [ -n "$relay_cmd" ] || die "--relay-cmd is required unless --no-start"
 
-here="$(cd "$(dirname "$0")" && pwd)"
+# Where the gate really is: relay-conformance-gate on PATH is a link to it.
+here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 if [ -z "$runner" ]; then
-  "$here/../.ci/setup" >&2 || die "building relay-conformance failed"
-  runner="$here/../build/relay-conformance"
+  if [ -x "$here/../.ci/setup" ]; then
+    # A checkout: build the runner.
+    "$here/../.ci/setup" >&2 || die "building relay-conformance failed"
+    runner="$here/../build/relay-conformance"
+  else
+    # Installed as <prefix>/share/relay-conformance/ci/gate.sh (cmake/packaging.cmake).
+    runner="$here/../../../bin/relay-conformance"
+  fi
 fi
-[ -x "$runner" ] || die "no runner at $runner; pass --runner or build this checkout"
+[ -x "$runner" ] || die "no runner at $runner; pass --runner, build this checkout or install the package"
 
 mkdir -p "$reports"
 relay_log="$reports/relay.log"

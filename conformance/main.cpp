@@ -33,6 +33,23 @@ namespace {
 
 constexpr int exit_pass = 0, exit_fail = 1, exit_usage = 2;
 
+fs::path executable_dir() {
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path(".") : self.parent_path();
+}
+
+// A file or folder the runner reads: an installed runner's copy (<prefix>/bin/../share/relay-conformance/NAME,
+// cmake/packaging.cmake), else the source tree's, for a runner in its build tree.
+fs::path data_path(std::string const& name, char const* in_source_tree) {
+    auto const installed = (executable_dir() / "../share/relay-conformance" / name).lexically_normal();
+    std::error_code ec;
+    return fs::exists(installed, ec) ? installed : fs::path(in_source_tree);
+}
+
+fs::path library_dir() { return data_path("scenarios", SCENARIOS_DIR); }
+fs::path protocol_md() { return data_path("protocol.md", PROTOCOL_MD); }
+
 struct TlsOptions {
     bool insecure = false;
     std::string ca_file;
@@ -41,7 +58,7 @@ struct TlsOptions {
 struct RunOptions {
     std::string url;
     std::string relay_binary;
-    std::string scenarios_dir = SCENARIOS_DIR;
+    std::string scenarios_dir = library_dir().string();
     Selectors selectors;
     bool list = false, coverage = false;
     TlsOptions tls;
@@ -102,11 +119,7 @@ void add_tls_options(CLI::App& cmd, TlsOptions& tls) {
     cmd.add_option("--ca-file", tls.ca_file, "wss://: also trust the CA certificates in this PEM file")->check(CLI::ExistingFile);
 }
 
-fs::path default_relay_binary() {
-    std::error_code ec;
-    auto self = fs::read_symlink("/proc/self/exe", ec);
-    return (ec ? fs::path(".") : self.parent_path()) / "reference-relay";
-}
+fs::path default_relay_binary() { return executable_dir() / "reference-relay"; }
 
 // The watchdog delays (docs/protocol.md V2-WD-1, V2-WD-2) scaled as the run's --time-scale says, for a
 // reference relay this run starts itself; none at the official scale.
@@ -133,7 +146,7 @@ int list(RunOptions const& o, std::vector<scenario::Scenario> const& all, std::v
     }
     std::cout << chosen.size() << " of " << all.size() << " scenarios selected\n";
     if (!o.coverage) return exit_pass;
-    auto const requirements = read_requirements(fs::path(PROTOCOL_MD));
+    auto const requirements = read_requirements(protocol_md());
     std::size_t uncovered = 0;
     std::cout << "\ncoverage (requirement: scenarios)\n";
     for (auto const& r : requirements) {
@@ -192,7 +205,7 @@ int run(RunOptions const& o) {
     try {
         // A folder of one's own scenarios may lean on the library's schema.
         auto schema = fs::path(o.scenarios_dir) / "scenario.schema.json";
-        if (!fs::exists(schema)) schema = fs::path(SCENARIOS_DIR) / "scenario.schema.json";
+        if (!fs::exists(schema)) schema = library_dir() / "scenario.schema.json";
         all = scenario::load_library(o.scenarios_dir, schema);
     } catch (scenario::LoadError const& e) {
         std::cerr << e.what() << "\nrelay-conformance: fix the scenario files above (docs/scenario-format.md)\n";
@@ -265,7 +278,7 @@ int run(RunOptions const& o) {
     info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (expectations) apply_expectations(*expectations, results, info);
 
-    auto const requirements = read_requirements(fs::path(PROTOCOL_MD));
+    auto const requirements = read_requirements(protocol_md());
     reporters::print_console(std::cout, info, results, requirements, isatty(STDOUT_FILENO));
     bool written = true;
     if (!o.json.empty() || !o.html.empty()) {
@@ -309,7 +322,7 @@ int record(RecordOptions const& o) {
     std::vector<scenario::Scenario> scenarios;
     Json source;
     try {
-        std::ifstream schema_in(fs::path(SCENARIOS_DIR) / "scenario.schema.json");
+        std::ifstream schema_in(library_dir() / "scenario.schema.json");
         scenarios = scenario::load_file(o.scenario_file, Json::parse(schema_in));
         std::ifstream in(o.scenario_file);
         source = Json::parse(in);
