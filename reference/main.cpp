@@ -1,7 +1,11 @@
 // reference-relay: the Paseo relay protocol (v1 and v2) with the official relay's observable
 // behaviour, for local development and as the yardstick of the conformance suite.
+#include "admin/fault_cli.hpp"
+#include "admin/fault_injection.hpp"
 #include "core/relay.hpp"
+#include "record/recorder.hpp"
 #include "trace/trace.hpp"
+#include "trace/trace_writer.hpp"
 #include "transport/hub.hpp"
 #include "transport/listener.hpp"
 #include "transport/logger.hpp"
@@ -17,6 +21,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -104,24 +109,49 @@ int main(int argc, char** argv) {
                    "Trace only this v2 connection id: its client and data sockets, and control messages about it")
         ->option_text("ID (Env:RELAY_TRACE_CONNECTION_ID)")
         ->envname("RELAY_TRACE_CONNECTION_ID");
+    // Recording (docs/daemon-development.md, "Record"): each session as a scenario file both runners replay.
+    record::RecordOptions record_options;
+    app.add_option("--record", record_options.dir,
+                   "Write each session to DIR as a scenario file (payloads redacted to type and size) when it ends")
+        ->option_text("DIR (Env:RELAY_RECORD)")
+        ->envname("RELAY_RECORD");
+    app.add_flag("--record-payloads", record_options.payloads, "With --record: keep the payloads as they were")
+        ->envname("RELAY_RECORD_PAYLOADS");
+    // Fault injection (docs/daemon-development.md, "Fault injection"): off unless asked for.
+    admin::FaultOptions fault_options;
+    fault_options.add_flags(app);
+    admin::FaultCli fault_cli(app);
     app.footer("Exit codes: 0 after a clean shutdown, 1 if the address cannot be bound, 2 on bad arguments.\n"
                "Example: reference-relay --port 0 --log-level debug\n"
                "Watchdog ten times faster (run the scenarios with --time-scale 0.1):\n"
                "  reference-relay --port 0 --watchdog-nudge-ms 1000 --watchdog-reset-ms 500\n"
                "Every frame of one daemon, as lines on stderr and JSON lines in a file:\n"
-               "  reference-relay --port 0 --trace --trace-json trace.jsonl --trace-server-id my-daemon");
+               "  reference-relay --port 0 --trace --trace-json trace.jsonl --trace-server-id my-daemon\n"
+               "Each session as a scenario, to replay with relay-conformance run --scenarios recorded:\n"
+               "  reference-relay --port 0 --record recorded");
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
+    }
+    if (fault_cli.chosen()) return fault_cli.run();
+    if (auto problem = fault_options.problem()) {
+        std::cerr << "reference-relay: " << *problem << "\n";
+        return 2;
     }
 
     if (!trace_options.enabled() && (!trace_options.server_id.empty() || !trace_options.connection_id.empty())) {
         std::cerr << "reference-relay: --trace-server-id and --trace-connection-id filter a trace; add --trace or --trace-json FILE\n";
         return 2;
     }
+    if (record_options.payloads && record_options.dir.empty()) {
+        std::cerr << "reference-relay: --record-payloads keeps the payloads of a recording; add --record DIR\n";
+        return 2;
+    }
     relay_options.watchdog_nudge = std::chrono::milliseconds(nudge_ms);
     relay_options.watchdog_reset = std::chrono::milliseconds(reset_ms);
+    record_options.watchdog_nudge = relay_options.watchdog_nudge;
+    record_options.watchdog_reset = relay_options.watchdog_reset;
     transport::Logger logger(*transport::parse_log_level(log_level));
     auto const open_files = raise_open_file_limit();
     boost::system::error_code ec;
@@ -133,15 +163,23 @@ int main(int argc, char** argv) {
 
     net::io_context ioc{1};
     core::Relay relay(relay_options, core::random_connection_id, unix_millis);
-    std::unique_ptr<trace::Trace> trace;
-    if (trace_options.enabled()) {
-        try {
-            trace = std::make_unique<trace::Trace>(relay, trace_options);
-        } catch (std::runtime_error const& e) {
-            std::cerr << "reference-relay: " << e.what() << "\n";
-            return 2;
-        }
+    // The trace's sinks: its writer (--trace, --trace-json) and the recorder (--record). With neither
+    // the hub gets no trace, and each place that would report to it tests a null pointer.
+    std::unique_ptr<trace::TraceWriter> trace_writer;
+    std::unique_ptr<record::Recorder> recorder;
+    try {
+        if (trace_options.enabled()) trace_writer = std::make_unique<trace::TraceWriter>(trace_options);
+        if (!record_options.dir.empty()) recorder = std::make_unique<record::Recorder>(record_options, logger);
+    } catch (std::runtime_error const& e) {
+        std::cerr << "reference-relay: " << e.what() << "\n";
+        return 2;
     }
+    // The recorder first: a session's file is written before the trace shows its last socket's end.
+    std::vector<trace::Sink*> sinks;
+    if (recorder) sinks.push_back(recorder.get());
+    if (trace_writer) sinks.push_back(trace_writer.get());
+    std::unique_ptr<trace::Trace> trace;
+    if (!sinks.empty()) trace = std::make_unique<trace::Trace>(relay, sinks);
     transport::Hub hub(ioc, relay, logger, transport_options, trace.get());
     std::shared_ptr<transport::Listener> listener;
     try {
@@ -151,7 +189,22 @@ int main(int argc, char** argv) {
                   << "; choose another --port (0 picks a free one)\n";
         return 1;
     }
-    std::cout << ws_url(listener->local_endpoint()) << std::endl;
+    std::unique_ptr<admin::FaultInjection> fault_injection;
+    if (fault_options.wanted()) {
+        try {
+            fault_injection = std::make_unique<admin::FaultInjection>(ioc, hub, logger, fault_options,
+                                                                      transport_options.max_message_bytes);
+        } catch (boost::system::system_error const& e) {
+            std::cerr << "reference-relay: cannot listen on " << fault_options.admin_host << ":" << fault_options.admin_port
+                      << " for --admin-port: " << e.code().message() << "; choose another (0 picks a free one)\n";
+            return 1;
+        }
+    }
+    // The admin URL is the second line, written with the first: a reader that stops after the first
+    // line may close the pipe, and a later write would then kill the relay.
+    auto const admin_url = fault_injection ? fault_injection->admin_url() : std::nullopt;
+    std::cout << ws_url(listener->local_endpoint()) + (admin_url ? "\n" + *admin_url : "") << std::endl;
+    if (admin_url) logger.log(transport::LogLevel::info, "fault injection: admin API at " + *admin_url);
     logger.log(transport::LogLevel::info, "open-file limit " + std::to_string(open_files) +
                                               ": about that many sockets at once (ulimit -Hn raises it)");
     if (core::RelayOptions const official; relay_options.watchdog_nudge != official.watchdog_nudge ||
@@ -169,6 +222,9 @@ int main(int argc, char** argv) {
         logger.log(transport::LogLevel::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                                                   ", closing every socket with 1001");
         listener->stop();
+        if (fault_injection) fault_injection->stop();
+        // Sessions still open are written as they were: the shutdown's closes are no part of them.
+        if (recorder) recorder->finish();
         // Sockets get a bounded time to finish their closing handshakes.
         shutdown_deadline.expires_after(std::chrono::seconds(3));
         shutdown_deadline.async_wait([&](boost::system::error_code) { ioc.stop(); });

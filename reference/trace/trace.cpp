@@ -1,13 +1,8 @@
 #include "trace.hpp"
 
-#include "trace_format.hpp"
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
 
 namespace relay::trace {
 namespace {
@@ -49,15 +44,7 @@ core::SocketId target_of(core::Action const& action) {
 
 }  // namespace
 
-Trace::Trace(core::Relay const& relay, TraceOptions options) : relay_(relay), options_(std::move(options)) {
-    if (options_.json_path.empty()) return;
-    json_ = std::fopen(options_.json_path.c_str(), "w");
-    if (!json_) throw std::runtime_error("cannot write the trace to " + options_.json_path + ": " + std::strerror(errno));
-}
-
-Trace::~Trace() {
-    if (json_) std::fclose(json_);
-}
+Trace::Trace(core::Relay const& relay, std::vector<Sink*> sinks) : relay_(relay), sinks_(std::move(sinks)) {}
 
 Subject const* Trace::subject_of(core::SocketId id) const {
     auto it = sockets_.find(id);
@@ -149,26 +136,9 @@ void Trace::carry(core::Actions const& actions, std::string const* watchdog_id) 
     }
 }
 
-bool Trace::shown(Event const& event) const {
-    auto const& s = *event.subject;
-    if (!options_.server_id.empty() && s.server_id != options_.server_id) return false;
-    auto const& wanted = options_.connection_id;
-    return wanted.empty() || s.connection_id == wanted || event.about == wanted;
-}
-
 void Trace::emit(Event const& event) {
-    if (!shown(event)) return;
     auto const t_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
-    // One write per line, so lines never interleave with the log's.
-    if (options_.text) {
-        auto line = text_line(t_ms, event) + "\n";
-        std::fwrite(line.data(), 1, line.size(), stderr);
-    }
-    if (json_) {
-        auto line = json_line(t_ms, event) + "\n";
-        std::fwrite(line.data(), 1, line.size(), json_);
-        std::fflush(json_);  // tools follow the file while the relay runs
-    }
+    for (auto* sink : sinks_) sink->event(t_ms, event);
 }
 
 }  // namespace relay::trace

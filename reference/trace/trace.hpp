@@ -1,6 +1,6 @@
-// The relay's frame-level trace (--trace, --trace-json): every protocol event as a readable line on
-// stderr and/or a JSON line in a file. The hub reports what happened and the core's answer to it; the
-// trace turns that into events, filters them and writes them. Nothing here changes what the relay does.
+// The relay's frame-level trace: the hub reports what happened and the core's answer to it; the
+// trace turns that into protocol events and hands each to its sinks (the --trace/--trace-json writer,
+// the --record recorder). Nothing here changes what the relay does.
 #pragma once
 
 #include "core/relay.hpp"
@@ -8,27 +8,17 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace relay::trace {
 
-struct TraceOptions {
-    bool text = false;           // readable lines on stderr (stdout's first line is the URL, read by tools)
-    std::string json_path;       // JSON lines to this file
-    std::string server_id;       // only this serverId's events; empty: every session
-    std::string connection_id;   // only events of or about this connection id; empty: all
-
-    bool enabled() const { return text || !json_path.empty(); }
-};
-
 class Trace {
 public:
-    // Throws std::runtime_error naming the file if the JSON file cannot be opened.
-    Trace(core::Relay const& relay, TraceOptions options);
-    ~Trace();
+    // Every event goes to every sink, in order; the sinks outlive the trace.
+    Trace(core::Relay const& relay, std::vector<Sink*> sinks);
     Trace(Trace const&) = delete;
     Trace& operator=(Trace const&) = delete;
 
@@ -50,12 +40,10 @@ private:
     // `watchdog_id`: the connection id whose watchdog caused the actions, if it did.
     void carry(core::Actions const& actions, std::string const* watchdog_id);
     void ended(core::SocketId id, Event event);
-    bool shown(Event const& event) const;
     void emit(Event const& event);
 
     core::Relay const& relay_;
-    TraceOptions options_;
-    std::FILE* json_ = nullptr;
+    std::vector<Sink*> sinks_;
     std::chrono::steady_clock::time_point const start_ = std::chrono::steady_clock::now();
     // Every traced socket from its open to its end: the core forgets a socket dropped for a message over
     // the cap before its closing handshake ends.

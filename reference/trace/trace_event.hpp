@@ -1,4 +1,4 @@
-// One protocol event as the trace reports it: plain data, derived by Trace, spelled by trace_format.
+// One protocol event as the trace reports it: plain data, derived by Trace, handed to sinks.
 #pragma once
 
 #include "core/protocol.hpp"
@@ -45,6 +45,14 @@ struct Event {
     std::size_t count = 0;               // buffered: frames now kept for the id; flushed: frames delivered
     std::uint16_t code = 0;              // close_sent, close_received
     std::string detail{};                // close reason; end: what ended it; watchdog: nudge or reset
+};
+
+// Where events go: the trace's text and JSON writer, the recorder. `t_ms` is milliseconds since the
+// relay started; the event and what it points to live only for the call.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual void event(double t_ms, Event const& event) = 0;
 };
 
 }  // namespace relay::trace

@@ -43,8 +43,10 @@ void FrameLimit::on_header() {
     header_size_ = 0;
     payload_left_ = length;
     if (header_[0] & control_bit) return;  // control frames may come between fragments; not part of a message
-    if (length > max_ - message_bytes_) {
-        crossing_ = Crossing{message_, length, max_ - message_bytes_};
+    // The cap may have been lowered below what the message already has (fault injection).
+    auto const room = max_ - std::min(max_, message_bytes_);
+    if (length > room) {
+        crossing_ = Crossing{message_, length, room};
         return;
     }
     message_bytes_ += length;

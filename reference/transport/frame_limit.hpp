@@ -22,6 +22,8 @@ public:
     };
 
     explicit FrameLimit(std::uint64_t max_message_bytes) : max_(max_message_bytes) {}
+    // A new cap (fault injection) for the frame headers still to come.
+    void set_max(std::uint64_t max_message_bytes) { max_ = max_message_bytes; }
 
     // The next bytes read, in order; a header may be split across calls. True when these bytes hold
     // the header of the first crossing frame.
@@ -37,7 +39,7 @@ private:
     std::size_t header_size_ = 0;
     std::uint64_t payload_left_ = 0;   // of the current frame, to skip
     std::uint64_t message_ = 0;        // index of the message the next data frame belongs to
-    std::uint64_t message_bytes_ = 0;  // its payload bytes so far; never over the cap
+    std::uint64_t message_bytes_ = 0;  // its payload bytes so far; over the cap only if the cap was lowered
     std::optional<Crossing> crossing_;
 };
 

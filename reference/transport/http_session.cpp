@@ -42,6 +42,9 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     };
     auto routing = core::route(request.target(), {header(http::field::upgrade), header(http::field::sec_websocket_version),
                                                   header(http::field::sec_websocket_key)});
+    // Fault injection may refuse upgrades for a while; every other answer stays the router's.
+    if (std::holds_alternative<core::Admission>(routing))
+        if (auto refusal = hub_.upgrade_refusal()) routing = std::move(*refusal);
     if (auto* admission = std::get_if<core::Admission>(&routing)) {
         // The official runtime upgrades without `Connection: Upgrade`; Beast insists on it.
         if (!http::token_list{header(http::field::connection).value_or("")}.exists("upgrade"))

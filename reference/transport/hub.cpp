@@ -9,7 +9,12 @@ namespace relay::transport {
 
 Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, TransportOptions options,
          trace::Trace* trace)
-    : relay_(relay), log_(log), options_(options), trace_(trace), timer_(ioc) {}
+    : relay_(relay),
+      log_(log),
+      options_(options),
+      trace_(trace),
+      held_(ioc, [this](core::Action const& action) { carry_out(action); }),
+      timer_(ioc) {}
 
 std::string Hub::describe(core::SocketId id) const {
     auto const* info = relay_.info(id);
@@ -68,6 +73,7 @@ void Hub::closed(core::SocketId id, SocketEnd const& end) {
     }
     auto keep_alive = std::move(it->second);
     sockets_.erase(it);
+    if (faults_) held_.forget(id);
     if (!stopping_) {
         auto const& actions = relay_.closed(id);
         if (trace_) trace_->cascaded(actions);
@@ -94,26 +100,93 @@ void Hub::shutdown(std::function<void()> done) {
 void Hub::execute(core::Actions const& actions, WebSocketSession* source) {
     congested_.clear();
     for (auto const& action : actions) {
-        if (auto const* send = std::get_if<core::SendAction>(&action)) {
-            auto it = sockets_.find(send->to);
-            if (it == sockets_.end()) continue;
-            it->second->send(send->frame);
-            if (it->second->congested()) congested_.push_back(it->second.get());
-        } else if (auto const* close = std::get_if<core::CloseAction>(&action)) {
-            auto it = sockets_.find(close->socket);
-            if (it == sockets_.end()) continue;
-            log_.log(LogLevel::info, "closing " + describe(close->socket) + ": " + std::to_string(close->code) + " " +
-                                         close->reason);
-            it->second->close(close->code, close->reason);
-        } else {
-            start_timer(std::get<core::StartTimerAction>(action));
+        if (auto const* timer = std::get_if<core::StartTimerAction>(&action)) {
+            start_timer(*timer);
+            continue;
         }
+        if (faults_ && hold(action)) continue;
+        if (auto* target = carry_out(action); target && target->congested()) congested_.push_back(target);
     }
     if (!source) return;
     // Backpressure: whoever caused frames to pile up on a slow reader stops reading until it drains.
     std::sort(congested_.begin(), congested_.end());
     congested_.erase(std::unique(congested_.begin(), congested_.end()), congested_.end());
     for (auto* target : congested_) target->hold_reads_until_drained(source->shared_from_this());
+}
+
+WebSocketSession* Hub::carry_out(core::Action const& action) {
+    if (auto const* send = std::get_if<core::SendAction>(&action)) {
+        auto it = sockets_.find(send->to);
+        if (it == sockets_.end()) return nullptr;
+        it->second->send(send->frame);
+        return it->second.get();
+    }
+    auto const& close = std::get<core::CloseAction>(action);
+    auto it = sockets_.find(close.socket);
+    if (it == sockets_.end()) return nullptr;
+    log_.log(LogLevel::info, "closing " + describe(close.socket) + ": " + std::to_string(close.code) + " " + close.reason);
+    it->second->close(close.code, close.reason);
+    return nullptr;
+}
+
+bool Hub::hold(core::Action const& action) {
+    auto const* send = std::get_if<core::SendAction>(&action);
+    auto const to = send ? send->to : std::get<core::CloseAction>(action).socket;
+    if (!faults_->delaying() && !held_.holding(to)) return false;
+    auto const* info = relay_.info(to);
+    auto const hold = faults_->delaying() && info ? faults_->hold_for(to, info->admission, faults::Clock::now())
+                                                  : std::nullopt;
+    // Once something is held for a socket, whatever follows it waits its turn.
+    if (!hold && !held_.holding(to)) return false;
+    held_.hold(to, action, hold);
+    return true;
+}
+
+std::vector<core::SocketId> Hub::open_sockets() const {
+    std::vector<core::SocketId> ids;
+    for (auto const& [id, session] : sockets_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+bool Hub::close_socket(core::SocketId id, std::uint16_t code, std::string const& reason) {
+    auto it = sockets_.find(id);
+    if (it == sockets_.end() || it->second->closing()) return false;
+    log_.log(LogLevel::info, "closing " + describe(id) + ": " + std::to_string(code) + " " + reason + " (fault injection)");
+    if (trace_) trace_->closing(id, code, reason);
+    held_.forget(id);
+    it->second->close(code, reason);
+    return true;
+}
+
+void Hub::reset_socket(core::SocketId id) {
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return;
+    log_.log(LogLevel::info, "resetting " + describe(id) + " (fault injection)");
+    auto const session = it->second;  // reset() ends it at once, which erases it here
+    session->reset();
+}
+
+void Hub::restart(bool reset) {
+    timer_queue_.clear();
+    timer_.cancel();
+    held_.clear();
+    auto const ids = open_sockets();
+    if (!reset)
+        for (auto id : ids) close_socket(id, core::close_code::going_away, "Relay shutting down");
+    for (auto id : ids) relay_.dropped(id);
+    if (reset)
+        for (auto id : ids) reset_socket(id);
+}
+
+void Hub::set_max_message_bytes(std::size_t bytes) {
+    options_.max_message_bytes = bytes;
+    for (auto& [id, session] : sockets_) session->set_max_message_bytes(bytes);
+}
+
+std::optional<core::HttpReply> Hub::upgrade_refusal() {
+    if (!faults_) return std::nullopt;
+    return faults_->upgrade_refusal(faults::Clock::now());
 }
 
 void Hub::start_timer(core::StartTimerAction const& action) {

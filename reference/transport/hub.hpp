@@ -3,7 +3,9 @@
 #pragma once
 
 #include "coalescing_stream.hpp"
+#include "core/http_router.hpp"
 #include "core/relay.hpp"
+#include "held_delivery.hpp"
 #include "logger.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace relay::trace {
 class Trace;
@@ -59,8 +62,30 @@ public:
     // Closes every socket with 1001 and calls `done` once all are gone.
     void shutdown(std::function<void()> done);
 
+    // Fault injection (reference/faults; docs/daemon-development.md, "Fault injection"). Off unless
+    // main() hands over the standing faults, and then every send and upgrade consults them.
+    void consult(faults::StandingFaults* faults) { faults_ = faults; }
+    core::Relay const& relay() const { return relay_; }
+    std::vector<core::SocketId> open_sockets() const;  // every socket not yet ended, in opening order
+    // Like the relay's own closes: logged, traced, and the core hears of the end when the handshake ends.
+    // False if the socket is already closing.
+    bool close_socket(core::SocketId id, std::uint16_t code, std::string const& reason);
+    // A TCP reset without a close frame; the core hears of it as of any connection that drops.
+    void reset_socket(core::SocketId id);
+    // Every socket closed with 1001 (or reset) after the core forgot them all and their timers, as a
+    // relay that restarts knows nothing of its sockets.
+    void restart(bool reset);
+    void set_max_message_bytes(std::size_t bytes);
+    HeldDelivery& held() { return held_; }
+    // The answer to give a WebSocket upgrade instead of 101, while a fault refuses them.
+    std::optional<core::HttpReply> upgrade_refusal();
+
 private:
     void execute(core::Actions const& actions, WebSocketSession* source);
+    // Sends or closes now; returns the socket a frame was sent to.
+    WebSocketSession* carry_out(core::Action const& action);
+    // Queues a send or close that a delay or pause holds back; false if none does.
+    bool hold(core::Action const& action);
     void start_timer(core::StartTimerAction const& action);
     void arm_timer();
     std::string describe(core::SocketId id) const;
@@ -69,6 +94,8 @@ private:
     Logger const& log_;
     TransportOptions options_;
     trace::Trace* trace_;
+    faults::StandingFaults* faults_ = nullptr;
+    HeldDelivery held_;
     core::SocketId last_id_ = 0;
     PassBatcher batcher_;
     std::unordered_map<core::SocketId, std::shared_ptr<WebSocketSession>> sockets_;

@@ -216,17 +216,28 @@ void WebSocketSession::wake_waiters() {
         if (auto waiter = weak.lock()) waiter->release_hold();
 }
 
+void WebSocketSession::reset() {
+    if (finished_) return;
+    boost::system::error_code ignored;
+    auto& socket = ws_.next_layer().next_layer();
+    socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+    finish_as({false, 0, "reset by fault injection"});
+}
+
 void WebSocketSession::finish(beast::error_code ec) {
     if (finished_) return;
-    finished_ = true;
-    wake_waiters();
-    SocketEnd end;
     if (ec == websocket::error::closed || !ec) {
         auto const& reason = ws_.reason();
-        end = {true, reason.code, std::string(reason.reason.data(), reason.reason.size())};
+        finish_as({true, reason.code, std::string(reason.reason.data(), reason.reason.size())});
     } else {
-        end = {false, 0, ec.message()};
+        finish_as({false, 0, ec.message()});
     }
+}
+
+void WebSocketSession::finish_as(SocketEnd const& end) {
+    finished_ = true;
+    wake_waiters();
     hub_.closed(id_, end);
 }
 

@@ -21,6 +21,7 @@
 namespace relay::transport {
 
 class Hub;
+struct SocketEnd;
 
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 public:
@@ -34,6 +35,11 @@ public:
     void close(std::uint16_t code, std::string reason);
     // A close frame is queued or sent, or the socket is gone: close() would do nothing.
     bool closing() const { return close_queued_ || finished_; }
+
+    // Fault injection: a TCP reset (SO_LINGER 0, then close), no close frame; the socket ends at once.
+    void reset();
+    // Fault injection: the cap for the frames whose headers arrive from now on.
+    void set_max_message_bytes(std::uint64_t bytes) { frames_.set_max(bytes); }
 
     bool congested() const;
     // `reader` stops reading until this socket's queue is back under its limit, or it is gone.
@@ -58,6 +64,7 @@ private:
     void release_hold();
     void wake_waiters();
     void finish(boost::beast::error_code ec);
+    void finish_as(SocketEnd const& end);
 
     boost::beast::websocket::stream<CoalescingStream> ws_;
     Hub& hub_;

@@ -18,7 +18,7 @@ namespace relay::testing {
 
 namespace {
 
-std::string read_first_line(int fd, std::chrono::milliseconds deadline) {
+std::string read_line(int fd, std::chrono::milliseconds deadline) {
     std::string line;
     auto const until = std::chrono::steady_clock::now() + deadline;
     while (line.empty() || line.back() != '\n') {
@@ -36,7 +36,7 @@ std::string read_first_line(int fd, std::chrono::milliseconds deadline) {
 
 }  // namespace
 
-RelayProcess::RelayProcess(std::vector<std::string> args, std::string binary) {
+RelayProcess::RelayProcess(std::vector<std::string> args, std::string binary, std::size_t stdout_lines) {
     char log_template[] = "/tmp/reference-relay-log-XXXXXX";
     int log_fd = mkstemp(log_template);
     if (log_fd < 0) throw std::runtime_error("cannot create a log file in /tmp");
@@ -61,7 +61,8 @@ RelayProcess::RelayProcess(std::vector<std::string> args, std::string binary) {
     close(log_fd);
     if (rc != 0) throw std::runtime_error("cannot start " + binary + ": " + std::strerror(rc));
 
-    url_ = read_first_line(out[0], std::chrono::seconds(10));
+    while (stdout_lines_.size() < stdout_lines) stdout_lines_.push_back(read_line(out[0], std::chrono::seconds(10)));
+    url_ = stdout_lines_.front();
     close(out[0]);
     port_ = static_cast<unsigned short>(std::stoi(url_.substr(url_.rfind(':') + 1)));
 }

@@ -11,13 +11,16 @@ namespace relay::testing {
 
 class RelayProcess {
 public:
-    // Starts `binary --port 0 args...` and waits (bounded) for the ws:// URL on its first stdout line.
-    explicit RelayProcess(std::vector<std::string> args = {}, std::string binary = REFERENCE_RELAY_BINARY);
+    // Starts `binary --port 0 args...` and waits (bounded) for the ws:// URL on its first stdout line,
+    // and for as many more lines as `stdout_lines` says (the admin URL is the second).
+    explicit RelayProcess(std::vector<std::string> args = {}, std::string binary = REFERENCE_RELAY_BINARY,
+                          std::size_t stdout_lines = 1);
     ~RelayProcess();
     RelayProcess(RelayProcess const&) = delete;
     RelayProcess& operator=(RelayProcess const&) = delete;
 
     std::string const& url() const { return url_; }
+    std::string const& stdout_line(std::size_t index) const { return stdout_lines_.at(index); }
     unsigned short port() const { return port_; }
     pid_t pid() const { return pid_; }
     std::string const& log_path() const { return log_path_; }
@@ -29,6 +32,7 @@ public:
 private:
     pid_t pid_ = -1;
     std::string url_;
+    std::vector<std::string> stdout_lines_;
     unsigned short port_ = 0;
     std::string log_path_;
 };

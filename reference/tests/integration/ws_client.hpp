@@ -31,10 +31,10 @@ HttpResult http_request(unsigned short port, std::string const& method, std::str
 
 struct Event {
     enum class Kind { message, ping, pong, closed, timeout } kind;
-    std::string payload;
+    std::string payload{};  // the braces let events list only their first members, warning-free
     bool binary = false;
     std::uint16_t code = 0;  // for closed: the code the relay sent, 1006 if none
-    std::string reason;
+    std::string reason{};
 };
 
 std::ostream& operator<<(std::ostream& os, Event const& e);
