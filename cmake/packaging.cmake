@@ -42,11 +42,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 # curl is what the gate polls GET /health with.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS curl)
-# The build type keeps debug info for the build tree; the package does without (2 MB instead of 41).
+# Stripped: a build with debug information (-DCMAKE_BUILD_TYPE=RelWithDebInfo) packages 2 MB, not 41.
 set(CPACK_STRIP_FILES ON)
 include(CPack)
 
 # The package end to end: build it, unpack it into a fresh root, run the library with what it installed.
-add_test(NAME package.deb COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/ci/tests/check_package.py
-  ${CMAKE_CPACK_COMMAND} ${PROJECT_BINARY_DIR})
-set_tests_properties(package.deb PROPERTIES LABELS package TIMEOUT 400)
+if(BUILD_TESTING)
+  add_test(NAME package.deb COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/ci/tests/check_package.py
+    ${CMAKE_CPACK_COMMAND} ${PROJECT_BINARY_DIR})
+  set_tests_properties(package.deb PROPERTIES LABELS package TIMEOUT 400)
+endif()

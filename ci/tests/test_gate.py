@@ -77,7 +77,7 @@ def test_junit_fits_the_common_schema(deviating_run):
 def test_html_report_loads_in_chromium_and_shows_the_failure(deviating_run, tmp_path):
     _, reports = deviating_run
     chromium = shutil.which("chromium")
-    assert chromium, "chromium is not installed; .ci/setup installs it"
+    assert chromium, "chromium is not installed; .ci/install test installs it"
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600"]

@@ -52,12 +52,18 @@ private:
     using PlainWs = boost::beast::websocket::stream<boost::beast::tcp_stream>;
     using TlsWs = boost::beast::websocket::stream<TlsStream>;
 
+    // One stream type's operations, defined in ws_connection_streams.hpp and compiled once per stream
+    // type (ws_connection_plain.cpp, ws_connection_tls.cpp): the two together take long to compile.
     template <class Ws>
     boost::asio::awaitable<std::optional<HandshakeRefused>> open_on(Ws& ws, std::string target,
                                                                     std::map<std::string, std::string> headers,
                                                                     Clock::time_point deadline);
     template <class Ws>
     boost::asio::awaitable<void> read_loop(Ws& ws);
+    template <class Ws>
+    boost::asio::awaitable<void> write_on(Ws& ws, bool binary, std::string const& payload, boost::beast::error_code& ec);
+    template <class Ws>
+    void close_on(Ws& ws, std::uint16_t code, std::string reason);
     boost::beast::tcp_stream& tcp();
     void push(WireEvent event);
 

@@ -13,8 +13,16 @@ using namespace scenario;
 
 namespace {
 
-MatchResult no(std::string why) { return {false, {}, std::move(why)}; }
-MatchResult yes() { return {true, {}, {}}; }
+MatchResult no(std::string why) {
+    MatchResult result;
+    result.why = std::move(why);
+    return result;
+}
+MatchResult yes() {
+    MatchResult result;
+    result.matched = true;
+    return result;
+}
 
 // Adds a part's captures and non-strict differences (named after the part) to the whole.
 MatchResult merge(MatchResult into, MatchResult const& part, std::string const& what) {

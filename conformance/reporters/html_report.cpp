@@ -8,7 +8,7 @@
 
 namespace conformance::reporters {
 
-using Json = nlohmann::json;
+using ReportJson = nlohmann::json;
 
 namespace {
 
@@ -28,7 +28,7 @@ std::string escape(std::string_view text) {
     return out;
 }
 
-std::string text_of(Json const& j, char const* key) {
+std::string text_of(ReportJson const& j, char const* key) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return {};
     return it->is_string() ? it->get<std::string>() : it->dump();
@@ -66,7 +66,7 @@ document.getElementById('only-failing').addEventListener('change',applyFilter);
 document.body.dataset.ready='1';
 )";
 
-std::string verdict_label(Json const& s) {
+std::string verdict_label(ReportJson const& s) {
     auto verdict = text_of(s, "verdict");
     if (s.value("expected_failure", false)) return "<span class=\"expected\">✘ expected " + escape(verdict) + "</span>";
     if (verdict == "pass") return "<span class=\"pass\">✔ pass</span>";
@@ -79,7 +79,7 @@ std::string verdict_label(Json const& s) {
 }
 
 // NON-STRICT differences and, with --repeat, every run's verdict.
-std::string grade_box(Json const& s) {
+std::string grade_box(ReportJson const& s) {
     std::ostringstream out;
     if (s.contains("runs")) {
         out << "<p class=\"meta\">" << escape(text_of(s, "passes")) << " of " << s["runs"].size() << " runs passed:";
@@ -97,15 +97,15 @@ std::string grade_box(Json const& s) {
 
 // The relay's lane on the left, one lane per socket to its right, one arrow per wire event in time
 // order; a failing scenario ends with a dashed arrow for what was expected at that step.
-std::string sequence_diagram(Json const& scenario) {
-    auto const& log = scenario.contains("wire_log") ? scenario["wire_log"] : Json::array();
+std::string sequence_diagram(ReportJson const& scenario) {
+    auto const& log = scenario.contains("wire_log") ? scenario["wire_log"] : ReportJson::array();
     if (log.empty()) return "<p><i>No wire activity was recorded.</i></p>";
     std::vector<std::string> sockets;
     for (auto const& e : log) {
         auto name = text_of(e, "socket");
         if (std::find(sockets.begin(), sockets.end(), name) == sockets.end()) sockets.push_back(name);
     }
-    Json const* failure = scenario.contains("failure") && !scenario["failure"].is_null() ? &scenario["failure"] : nullptr;
+    ReportJson const* failure = scenario.contains("failure") && !scenario["failure"].is_null() ? &scenario["failure"] : nullptr;
     int const lane_gap = 240, row = 22, relay_x = 110;
     int top = 34;
     int const rows = int(log.size()) + (failure ? 1 : 0);
@@ -146,7 +146,7 @@ std::string sequence_diagram(Json const& scenario) {
     }
     if (failure) {
         auto const& expected = (*failure)["expected"];
-        auto const first = expected.is_array() && !expected.empty() ? expected[0] : Json(text_of(*failure, "message"));
+        auto const first = expected.is_array() && !expected.empty() ? expected[0] : ReportJson(text_of(*failure, "message"));
         auto const socket = failure->contains("socket") ? text_of(*failure, "socket") : sockets.front();
         arrow(lane_x(std::find(sockets.begin(), sockets.end(), socket) == sockets.end() ? sockets.front() : socket), false,
               "#c5221f", "expected: " + (first.is_string() ? first.get<std::string>() : first.dump()), true);
@@ -155,7 +155,7 @@ std::string sequence_diagram(Json const& scenario) {
     return svg.str();
 }
 
-std::string failure_box(Json const& scenario) {
+std::string failure_box(ReportJson const& scenario) {
     if (!scenario.contains("failure") || scenario["failure"].is_null()) return {};
     auto const& f = scenario["failure"];
     std::ostringstream out;
@@ -170,7 +170,7 @@ std::string failure_box(Json const& scenario) {
     return out.str();
 }
 
-std::string steps_table(Json const& scenario) {
+std::string steps_table(ReportJson const& scenario) {
     if (!scenario.contains("steps") || scenario["steps"].empty()) return {};
     std::ostringstream out;
     out << "<table><tr><th>#</th><th>step</th><th>outcome</th></tr>";
@@ -184,8 +184,8 @@ std::string steps_table(Json const& scenario) {
     return out.str();
 }
 
-std::string coverage_table(Json const& report, Json const& requirements) {
-    std::map<std::string, std::vector<Json const*>> by_requirement;
+std::string coverage_table(ReportJson const& report, ReportJson const& requirements) {
+    std::map<std::string, std::vector<ReportJson const*>> by_requirement;
     for (auto const& s : report["scenarios"])
         for (auto const& r : s["requirements"]) by_requirement[r.get<std::string>()].push_back(&s);
     std::ostringstream out;
@@ -208,8 +208,8 @@ std::string coverage_table(Json const& report, Json const& requirements) {
 
 }  // namespace
 
-std::string render_html_report(Json const& report, Json const& requirements) {
-    auto const& summary = report.contains("summary") ? report["summary"] : Json::object();
+std::string render_html_report(ReportJson const& report, ReportJson const& requirements) {
+    auto const& summary = report.contains("summary") ? report["summary"] : ReportJson::object();
     std::ostringstream out;
     out << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>relay-conformance: "
         << escape(text_of(report, "relay_url")) << "</title><style>" << style << "</style></head><body>";
@@ -217,8 +217,8 @@ std::string render_html_report(Json const& report, Json const& requirements) {
         << " · relay-conformance " << escape(text_of(report, "version")) << " · protocol at getpaseo/paseo "
         << escape(shorten(text_of(report, "protocol_commit"), 12)) << " · " << escape(text_of(report, "started_at"))
         << "</div></header><main>";
-    auto const& verdict = report.contains("verdict") ? report["verdict"] : Json::object();
-    auto const& timing = report.contains("timing") ? report["timing"] : Json::object();
+    auto const& verdict = report.contains("verdict") ? report["verdict"] : ReportJson::object();
+    auto const& timing = report.contains("timing") ? report["timing"] : ReportJson::object();
     out << "<p class=\"headline " << (verdict.value("strict", false) ? "pass" : verdict.value("compatible", false) ? "nonstrict" : "fail")
         << "\" id=\"headline\">" << escape(text_of(verdict, "headline")) << "</p><div class=\"meta\">latency "
         << escape(text_of(timing, "latency_ms")) << " ms (" << escape(text_of(timing, "latency_source")) << "), time scale "

@@ -37,7 +37,7 @@ def _missing_tools() -> str | None:
                            capture_output=True, text=True, timeout=30)
     if probe.returncode:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
-        return f"Debian's python3-venv and python3-wheel are needed (.ci/setup installs them): {last}"
+        return f"Debian's python3-venv and python3-wheel are needed (.ci/install test installs them): {last}"
     return None
 
 
