@@ -2,8 +2,9 @@
 // admin port and its CLI, what each fault puts on the wire and what the core does after, the fault
 // profiles' replay by seed, and that an admin port with no fault active changes nothing. Every wait has
 // a deadline and waits for an event: a frame, a close, a trace event or a log line.
+#include "file_follower.hpp"
 #include "relay_process.hpp"
-#include "trace_follower.hpp"
+#include "test_support.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -12,19 +13,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
-#include <atomic>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <regex>
 
-#include <poll.h>
-#include <sys/inotify.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-// A namespace of its own: unity builds compile this file with the other integration tests.
 namespace relay::testing::faults {
 
 using json = nlohmann::json;
@@ -33,33 +25,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string unique_id(std::string_view prefix) {
-    static std::atomic<int> n{0};
-    return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
 
-struct TempFile {
-    std::string path;
-    TempFile() {
-        char name[] = "/tmp/relay-faults-XXXXXX";
-        int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("cannot create a file in /tmp");
-        ::close(fd);
-        path = name;
-    }
-    ~TempFile() { ::unlink(path.c_str()); }
-};
-
-// Runs a shell command under a time limit; its exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> run_command(std::string const& command, int limit_seconds = 20) {
-    auto const bounded = "timeout " + std::to_string(limit_seconds) + " " + command + " 2>&1";
-    std::FILE* pipe = ::popen(bounded.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run " + command);
-    std::string output;
-    char chunk[4096];
-    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
-    int const status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+// The next line of a relay's log that contains `text`; empty if none came in time.
+std::string next_containing(LineFollower& log, std::string const& text, std::chrono::milliseconds deadline = 5s) {
+    return log.next([&](std::string const& line) { return line.find(text) != std::string::npos; }, deadline).value_or("");
 }
 
 // One HTTP request with a body, as a tool would send it to the admin port.
@@ -89,58 +58,10 @@ HttpResult http_call(unsigned short port, std::string const& method, std::string
     return {response.result_int(), {}, response.body()};
 }
 
-// Lines of the relay's log (its stderr), waited for as the relay writes them.
-class LogFollower {
-public:
-    explicit LogFollower(std::string path) : path_(std::move(path)) {
-        changes_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (changes_ < 0 || inotify_add_watch(changes_, path_.c_str(), IN_MODIFY) < 0)
-            throw std::runtime_error("cannot watch " + path_);
-    }
-    ~LogFollower() { ::close(changes_); }
-
-    // The next whole line after the last one found that contains `text`; empty if none came in time.
-    std::string next_containing(std::string const& text, std::chrono::milliseconds deadline = 5s) {
-        auto const until = Clock::now() + deadline;
-        for (;;) {
-            read_new_lines();
-            for (; cursor_ < lines_.size(); ++cursor_)
-                if (lines_[cursor_].find(text) != std::string::npos) return lines_[cursor_++];
-            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-            if (left.count() <= 0) return {};
-            pollfd p{changes_, POLLIN, 0};
-            if (poll(&p, 1, int(left.count())) > 0) {
-                char drained[4096];
-                while (read(changes_, drained, sizeof drained) > 0) {
-                }
-            }
-        }
-    }
-
-private:
-    void read_new_lines() {
-        std::ifstream in(path_, std::ios::binary);
-        in.seekg(std::streamoff(offset_));
-        std::string fresh{std::istreambuf_iterator<char>(in), {}};
-        offset_ += fresh.size();
-        partial_ += fresh;
-        for (auto end = partial_.find('\n'); end != std::string::npos; end = partial_.find('\n')) {
-            lines_.push_back(partial_.substr(0, end));
-            partial_.erase(0, end + 1);
-        }
-    }
-
-    std::string path_;
-    int changes_ = -1;
-    std::size_t offset_ = 0;
-    std::string partial_;
-    std::vector<std::string> lines_;
-    std::size_t cursor_ = 0;
-};
 
 // A reference relay with its admin port, tracing to a JSON file the test follows.
 struct FaultRelay {
-    TempFile trace_file;
+    TempFile trace_file{"relay-faults"};
     RelayProcess relay;
     TraceFollower trace;
     unsigned short admin_port = 0;
@@ -467,7 +388,7 @@ namespace {
 std::vector<std::string> data_drops(std::string const& seed, std::size_t faults) {
     // At 0.02 the first fault comes 400 ms or more after the start: time enough to open the sockets.
     RelayProcess relay({"--fault-profile", "data-drops", "--fault-seed", seed, "--fault-interval-scale", "0.02"});
-    LogFollower log(relay.log_path());
+    LineFollower log(relay.log_path());
     auto const open = [&](std::string const& cid) {
         return std::make_unique<WsClient>(relay.port(), "v=2&role=server&serverId=soak&connectionId=" + cid);
     };
@@ -476,7 +397,7 @@ std::vector<std::string> data_drops(std::string const& seed, std::size_t faults)
     std::vector<std::string> lines;
     static std::regex const dropped_id(R"(connectionId=(c[0-3]) )");
     for (std::size_t n = 1; n <= faults; ++n) {
-        auto const line = log.next_containing("fault (profile data-drops seed " + seed + " #" + std::to_string(n) + ")");
+        auto const line = next_containing(log, "fault (profile data-drops seed " + seed + " #" + std::to_string(n) + ")");
         EXPECT_FALSE(line.empty()) << "fault #" << n << " was not logged;\n" << relay.log();
         lines.push_back(line.substr(line.find("fault (")));
         std::smatch match;
@@ -503,20 +424,20 @@ TEST(FaultProfile, ControlResetsAndSlowDeliveryInject) {
     WsClient control(resets.port(), "v=2&role=server&serverId=" + unique_id("resets"));
     control.next();
     expect_closed(control, 1011, "Control unresponsive", 5s);
-    LogFollower resets_log(resets.log_path());
-    EXPECT_NE(resets_log.next_containing("fault profile control-resets seed 1 interval scale 0.01 (replay with").size(), 0u);
+    LineFollower resets_log(resets.log_path());
+    EXPECT_NE(next_containing(resets_log, "fault profile control-resets seed 1 interval scale 0.01 (replay with").size(), 0u);
 
     RelayProcess slow({"--fault-profile", "slow-delivery", "--fault-seed", "1", "--fault-interval-scale", "0.01"});
     auto const sid = unique_id("slow");
     WsClient slowed(slow.port(), "v=2&role=server&serverId=" + sid);
-    LogFollower slow_log(slow.log_path());
-    auto const line = slow_log.next_containing("): delay ");  // a fault before the socket opened is skipped
+    LineFollower slow_log(slow.log_path());
+    auto const line = next_containing(slow_log, "): delay ");  // a fault before the socket opened is skipped
     EXPECT_NE(line.find("ms to version=v2 serverId=" + sid + " for "), std::string::npos) << line;
 }
 
 // With the admin port on and no fault active the relay is the reference relay: the whole library passes.
 TEST(Faults, ScenarioLibraryPassesWithTheAdminPortOn) {
-    TempFile trace_file;
+    TempFile trace_file{"relay-faults"};
     RelayProcess relay({"--watchdog-nudge-ms", "1000", "--watchdog-reset-ms", "500", "--trace", "--trace-json", trace_file.path,
                         "--admin-port", "0"},
                        REFERENCE_RELAY_BINARY, 2);

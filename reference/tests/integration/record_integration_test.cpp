@@ -4,25 +4,21 @@
 // --record-payloads. The relay's JSON trace is followed so that every step waits (bounded) for what it
 // caused before the next.
 #include "relay_process.hpp"
-#include "trace_follower.hpp"
+#include "file_follower.hpp"
+#include "test_support.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <sstream>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
-// A namespace of its own: unity builds compile this file with the other integration tests.
 namespace relay::testing::record {
 
 using json = nlohmann::json;
@@ -32,36 +28,6 @@ namespace {
 
 fs::path const repository = fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 
-std::string unique_id(std::string_view prefix) {
-    static std::atomic<int> n{0};
-    return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
-
-// A folder in /tmp, removed with what is in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/relay-record-XXXXXX";
-        if (!::mkdtemp(name)) throw std::runtime_error("cannot create a folder in /tmp");
-        path = name;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-// Runs a shell command under a time limit; its exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> run_command(std::string const& command, int limit_seconds) {
-    auto const bounded = "timeout " + std::to_string(limit_seconds) + " " + command + " 2>&1";
-    std::FILE* pipe = ::popen(bounded.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run " + command);
-    std::string output;
-    char chunk[4096];
-    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
-    int const status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 std::string read_text(fs::path const& file) {
     std::ifstream in(file, std::ios::binary);
@@ -80,7 +46,7 @@ std::vector<fs::path> json_files(fs::path const& dir) {
 
 // A recording relay whose JSON trace the test follows.
 struct RecordingRelay {
-    TempDir dir;
+    TempDir dir{"relay-record"};
     fs::path trace_file = dir.path / "trace.jsonl";
     RelayProcess relay;
     TraceFollower trace;

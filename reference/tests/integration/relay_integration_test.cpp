@@ -1,13 +1,13 @@
 // The real reference-relay binary over loopback sockets. Protocol logic is covered by the core's unit
 // tests; these check what only the transport can get wrong, each named after its requirement id.
 #include "relay_process.hpp"
+#include "test_support.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -22,11 +22,6 @@ using namespace relay::testing;
 using Kind = Event::Kind;
 
 namespace {
-
-std::string unique_id(std::string_view prefix) {
-    static std::atomic<int> n{0};
-    return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
 
 class RelayIntegration : public ::testing::Test {
 protected:

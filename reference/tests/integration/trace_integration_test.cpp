@@ -3,45 +3,24 @@
 // relay still passes the whole scenario library. The JSON trace is followed as the relay writes it, so
 // every step waits (bounded) for the event it caused before the next step.
 #include "relay_process.hpp"
-#include "trace_follower.hpp"
+#include "file_follower.hpp"
+#include "test_support.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <cstdio>
 #include <future>
 #include <regex>
 #include <set>
 #include <sstream>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace relay::testing;
 using json = nlohmann::json;
 using Kind = Event::Kind;
 
 namespace {
-
-std::string unique_id(std::string_view prefix) {
-    static std::atomic<int> n{0};
-    return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
-
-// A file in /tmp for the relay's JSON trace, removed afterwards.
-struct TempFile {
-    std::string path;
-    TempFile() {
-        char name[] = "/tmp/relay-trace-XXXXXX";
-        int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("cannot create a file in /tmp");
-        ::close(fd);
-        path = name;
-    }
-    ~TempFile() { ::unlink(path.c_str()); }
-};
 
 // The readable trace lines in a relay's stderr, without their time.
 std::vector<std::string> trace_lines(std::string const& log) {
@@ -56,7 +35,7 @@ std::vector<std::string> trace_lines(std::string const& log) {
 
 // A reference relay tracing to stderr (its log) and to a JSON file that the test follows.
 struct TracedRelay {
-    TempFile file;
+    TempFile file{"relay-trace"};
     RelayProcess relay;
     TraceFollower trace;
 
@@ -85,17 +64,6 @@ std::string joined(std::vector<std::string> const& lines) {
     return out;
 }
 
-// Runs a shell command under a time limit; its exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> run_command(std::string const& command, int limit_seconds) {
-    auto const bounded = "timeout " + std::to_string(limit_seconds) + " " + command + " 2>&1";
-    std::FILE* pipe = ::popen(bounded.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run " + command);
-    std::string output;
-    char chunk[4096];
-    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
-    int const status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 }  // namespace
 
