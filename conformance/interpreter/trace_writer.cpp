@@ -1,5 +1,7 @@
 #include "interpreter/trace_writer.hpp"
 
+#include <boost/algorithm/hex.hpp>
+
 #include <regex>
 
 namespace conformance::interpreter {
@@ -10,15 +12,6 @@ namespace {
 std::regex const connection_id(R"(conn_[0-9a-f]{16})");
 constexpr std::size_t inline_binary_limit = 1024;
 
-std::string hex(std::string const& bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
 }  // namespace
 
 TraceWriter::TraceWriter(std::string server_id) : server_id_(std::move(server_id)) {}
@@ -73,7 +66,7 @@ Json TraceWriter::expect_step(std::string const& socket, std::optional<client::W
     case client::WireEvent::Kind::frame: {
         if (event->binary) {
             step["frame"] = event->payload.size() > inline_binary_limit ? Json{{"type", "binary"}, {"size", event->payload.size()}}
-                                                                        : Json{{"binary_hex", hex(event->payload)}};
+                                                                        : Json{{"binary_hex", boost::algorithm::hex_lower(event->payload)}};
             break;
         }
         auto parsed = Json::parse(event->payload, nullptr, false);

@@ -1,5 +1,7 @@
 #include "scenario_builder.hpp"
 
+#include <boost/algorithm/hex.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -44,22 +46,12 @@ Json literal_strings(Json value) {
     return value;
 }
 
-std::string hex(std::string const& bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 0xf];
-    }
-    return out;
-}
-
 char const* type_of(Payload const& p) { return p.binary ? "binary" : "text"; }
 
 // A delivered frame: the payload itself if it was kept, else its type and size.
 Json frame_matcher(Payload const& p) {
     if (!p.bytes) return {{"type", type_of(p)}, {"size", p.size}};
-    if (p.binary) return {{"binary_hex", hex(*p.bytes)}};
+    if (p.binary) return {{"binary_hex", boost::algorithm::hex_lower(*p.bytes)}};
     return {{"text", literal(*p.bytes)}};
 }
 
@@ -172,7 +164,7 @@ private:
         if (!p.bytes)
             step["fill"] = {{"type", type_of(p)}, {"size", p.size}};
         else if (p.binary)
-            step["binary_hex"] = hex(*p.bytes);
+            step["binary_hex"] = boost::algorithm::hex_lower(*p.bytes);
         else
             step["text"] = literal(*p.bytes);
         return step;
