@@ -19,8 +19,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 MUTANTS_JSON = HERE / "mutants.json"
 PROTOCOL_MD = REPO / "docs" / "protocol.md"
-# Only the core is mutated: the transport and main() are compiled once and linked with each mutant.
+# Mostly the core is mutated: a core mutant is linked with the transport and main() compiled once. The
+# few requirements that live in the transport (LIMIT-2) have mutants there, each a whole relay_transport.
 CORE = "reference/core"
+TRANSPORT = "reference/transport"
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -37,6 +39,7 @@ class Mutant:
     description: str
     file: str
     edits: tuple[Edit, ...]
+    long: bool = False  # the bug shows only in scenarios tagged long, which the runs then include
 
     def apply(self, text: str) -> str:
         """The file's text with every edit made; MutantError if an original is not there exactly once."""
@@ -71,14 +74,17 @@ def load(path: Path = MUTANTS_JSON) -> list[Mutant]:
     for index, entry in enumerate(document["mutants"]):
         name = entry.get("id", f"#{index}")
         missing = {"id", "requirements", "description", "file", "original", "replacement"} - set(entry)
-        unknown = set(entry) - {"id", "requirements", "description", "file", "original", "replacement", "also"}
+        unknown = set(entry) - {"id", "requirements", "description", "file", "original", "replacement", "also", "long"}
         if missing or unknown:
             raise MutantError(f"mutant {name}: missing fields {sorted(missing)}, unknown fields {sorted(unknown)}")
         if not ID_PATTERN.fullmatch(name) or name in seen:
             raise MutantError(f"mutant {name}: ids are unique, lower case, [a-z0-9-]")
         seen.add(name)
-        if Path(entry["file"]).parent != Path(CORE) or Path(entry["file"]).suffix != ".cpp" or not (REPO / entry["file"]).exists():
-            raise MutantError(f"mutant {name}: file must be a .cpp file of {CORE}/, not {entry['file']}")
+        if Path(entry["file"]).parent not in (Path(CORE), Path(TRANSPORT)) or Path(entry["file"]).suffix != ".cpp" \
+                or not (REPO / entry["file"]).exists():
+            raise MutantError(f"mutant {name}: file must be a .cpp file of {CORE}/ or {TRANSPORT}/, not {entry['file']}")
+        if not isinstance(entry.get("long", False), bool):
+            raise MutantError(f"mutant {name}: long is true or false")
         if not entry["requirements"] or not set(entry["requirements"]) <= known:
             raise MutantError(f"mutant {name}: requirements {sorted(set(entry['requirements']) - known) or '[]'} "
                               f"are not ids in docs/protocol.md")
@@ -88,7 +94,8 @@ def load(path: Path = MUTANTS_JSON) -> list[Mutant]:
         edits += [Edit(e["original"], e["replacement"]) for e in entry.get("also", [])]
         if any(not e.original or e.original == e.replacement for e in edits):
             raise MutantError(f"mutant {name}: every edit must replace a non-empty original with something else")
-        mutants.append(Mutant(name, tuple(entry["requirements"]), entry["description"], entry["file"], tuple(edits)))
+        mutants.append(Mutant(name, tuple(entry["requirements"]), entry["description"], entry["file"], tuple(edits),
+                              entry.get("long", False)))
     return mutants
 
 

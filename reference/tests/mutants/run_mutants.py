@@ -84,12 +84,12 @@ class Outcome:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--build-dir", type=Path, default=REPO / "build",
+    parser.add_argument("--build-dir", type=lambda p: Path(p).resolve(), default=REPO / "build",
                         help="holds reference-relay and relay-conformance (default: build/)")
-    parser.add_argument("--relays-dir", type=Path, default=None,
+    parser.add_argument("--relays-dir", type=lambda p: Path(p).resolve(), default=None,
                         help="holds the mutant-<id> relays (default: BUILD/reference/tests/mutants)")
-    parser.add_argument("--scenarios", type=Path, default=REPO / "scenarios", help="scenario folder for both runners")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--scenarios", type=lambda p: Path(p).resolve(), default=REPO / "scenarios", help="scenario folder for both runners")
+    parser.add_argument("--out", type=lambda p: Path(p).resolve(), default=None,
                         help="reports and logs per mutant, results.json, table.md (default: RELAYS/results)")
     parser.add_argument("--jobs", type=int, default=5,
                         help="mutants at once (default 5: a run mostly waits on protocol timers, but the "
@@ -104,14 +104,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 # --- scenarios: which requirements each one owns ---------------------------------------------------
 
-def scenario_requirements(folder: Path) -> dict[str, set[str]]:
-    owned = {}
+def library(folder: Path) -> list[dict]:
+    scenarios = []
     for path in sorted(folder.rglob("*.json")):
-        if path.name.endswith((".schema.json", "-vectors.json")):
-            continue
-        for scenario in json.loads(path.read_text(encoding="utf-8")).get("scenarios", []):
-            owned[scenario["id"]] = set(scenario["requirements"])
-    return owned
+        if not path.name.endswith((".schema.json", "-vectors.json")):
+            scenarios += json.loads(path.read_text(encoding="utf-8")).get("scenarios", [])
+    return scenarios
+
+
+def scenario_requirements(folder: Path) -> dict[str, set[str]]:
+    return {scenario["id"]: set(scenario["requirements"]) for scenario in library(folder)}
+
+
+def long_scenarios(folder: Path) -> set[str]:
+    """Scenarios the runners leave out unless told --include-long: run only against mutants marked long."""
+    return {scenario["id"] for scenario in library(folder) if "long" in scenario.get("tags", [])}
 
 
 # --- one relay against both runners ----------------------------------------------------------------
@@ -168,7 +175,7 @@ def read_report(path: Path, runner: str, exit_code: int | None, output: Path, re
     return RunnerResult(entries, failures)
 
 
-def run_one(mutant_id: str, binary: Path, args: argparse.Namespace) -> Outcome:
+def run_one(mutant_id: str, binary: Path, args: argparse.Namespace, include_long: bool = False) -> Outcome:
     folder = args.out / mutant_id.strip("()")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -179,13 +186,14 @@ def run_one(mutant_id: str, binary: Path, args: argparse.Namespace) -> Outcome:
     relay, url = start_relay(binary, folder / "relay.log")
     try:
         cpp_out, py_out = (folder / "cpp.txt").open("w"), (folder / "py.txt").open("w")
-        cpp = subprocess.Popen([str(args.runner), "run", "--url", url,
-                                "--scenarios", str(args.scenarios), "--json", str(folder / "cpp.json")],
+        cpp = subprocess.Popen([str(args.runner), "run", "--url", url, "--scenarios", str(args.scenarios),
+                                "--json", str(folder / "cpp.json")] + (["--include-long"] if include_long else []),
                                stdout=cpp_out, stderr=subprocess.STDOUT, cwd=folder)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "pyharness"), os.environ.get("PYTHONPATH")]))}
         py = subprocess.Popen([PYTHON, "-m", "pytest", "-p", "relay_harness.plugin", "-p", "no:cacheprovider", "-q",
                                "--relay-url", url, "--relay-json", str(folder / "py.json"),
-                               "--scenarios", str(args.scenarios), str(args.scenarios)],
+                               "--scenarios", str(args.scenarios), str(args.scenarios)]
+                              + (["--include-long"] if include_long else []),
                               stdout=py_out, stderr=subprocess.STDOUT, cwd=folder, env=env)
         codes = []
         for process in (cpp, py):
@@ -323,10 +331,12 @@ def summary(o: Outcome) -> str:
 
 # --- the run -------------------------------------------------------------------------------------------
 
-def run_all(jobs: list[tuple[str, Path]], args: argparse.Namespace, workers: int) -> dict[str, Outcome]:
+def run_all(jobs: list[tuple[str, Path, bool]], args: argparse.Namespace, workers: int) -> dict[str, Outcome]:
+    """jobs: (mutant id, relay, whether to include the long scenarios)."""
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, mutant_id, binary, args): mutant_id for mutant_id, binary in jobs}
+        futures = {pool.submit(run_one, mutant_id, binary, args, include_long): mutant_id
+                   for mutant_id, binary, include_long in jobs}
         for future in concurrent.futures.as_completed(futures):
             outcome = future.result()
             results[outcome.id] = outcome
@@ -355,19 +365,24 @@ def main(argv: list[str]) -> int:
     args.reference_relay = Path(shutil.copy2(args.build_dir / "reference-relay", args.out / "bin"))
 
     print(f"mutation run: {len(selected)} mutants, {args.jobs} at once, both runners against each", flush=True)
-    jobs = [(BASELINE, args.reference_relay)]
-    jobs += [(i, args.relays_dir / f"mutant-{i}") for i in selected]
+    def job(mutant_id: str) -> tuple[str, Path, bool]:
+        return mutant_id, args.relays_dir / f"mutant-{mutant_id}", all_mutants[mutant_id].long
+
+    # The long scenarios run against the mutants marked long only; the unmutated relay runs them then too.
+    any_long = any(all_mutants[i].long for i in selected)
+    jobs = [(BASELINE, args.reference_relay, any_long)] + [job(i) for i in selected]
     results = run_all(jobs, args, args.jobs)
 
     # The unmutated relay must pass everything, else the run says nothing about the mutants.
     baseline = results.pop(BASELINE)
     if baseline.cpp.killed or baseline.py.killed:
         print("the unmutated relay did not pass every scenario; running it again alone", flush=True)
-        baseline = run_one(BASELINE, args.reference_relay, args)
+        baseline = run_one(BASELINE, args.reference_relay, args, any_long)
         if baseline.cpp.killed or baseline.py.killed:
             failed = describe_failures(baseline, owned, set())
             raise RunError(f"the unmutated reference relay fails, so the mutants cannot be judged: {failed}")
     expected_scenarios = set(baseline.cpp.report), set(baseline.py.report)
+    long_ones = long_scenarios(args.scenarios)
 
     def misattributed_by_mutant(o: Outcome) -> list[str]:
         return misattributed_by_either(o, set(all_mutants[o.id].requirements))
@@ -383,7 +398,7 @@ def main(argv: list[str]) -> int:
     again = [i for i in selected if unexpected(results[i])]
     if again:
         print(f"running {len(again)} mutants whose outcome differs from {args.doc.name} again, one at a time", flush=True)
-        for mutant_id, outcome in run_all([(i, args.relays_dir / f"mutant-{i}") for i in again], args, 1).items():
+        for mutant_id, outcome in run_all([job(i) for i in again], args, 1).items():
             outcome.reruns = results[mutant_id].reruns + [summary(results[mutant_id])]
             results[mutant_id] = outcome
 
@@ -391,6 +406,8 @@ def main(argv: list[str]) -> int:
     outcomes = [results[i] for i in selected]
     for o in outcomes:  # a survivor must have run every scenario the unmutated relay ran
         for runner, result, scenarios in (("C++", o.cpp, expected_scenarios[0]), ("pyharness", o.py, expected_scenarios[1])):
+            if not all_mutants[o.id].long:
+                scenarios = scenarios - long_ones
             if not result.killed and set(result.report) != scenarios:
                 raise RunError(f"mutant {o.id}: the {runner} report covers other scenarios than the unmutated run's")
 
