@@ -4,37 +4,198 @@
 #include "hub.hpp"
 #include "websocket_session.hpp"
 
+#include <limits>
+
 namespace relay::transport {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace net = boost::asio;
 
 namespace {
-constexpr std::size_t header_limit = 64 * 1024;
-constexpr std::size_t body_limit = 1024 * 1024;
+// The official runtime's limit on a request's head, request line included (docs/protocol.md,
+// "Malformed and unusual HTTP requests"): a byte more gets 431.
+constexpr std::size_t head_limit = 128 * 1024;
 constexpr std::chrono::seconds request_timeout{30};
+constexpr std::size_t read_size = 64 * 1024;
+
+// An answer of the runtime's own HTTP server, given before the relay code sees the request.
+struct RuntimeAnswer {
+    http::status status;
+    std::string_view body;
+    std::string_view content_type;  // empty: none
+    bool close;                     // `Connection: close`, then the connection ends
+};
+constexpr RuntimeAnswer header_too_large{http::status::request_header_fields_too_large, "ERROR: header too large.",
+                                         "text/plain", true};
+constexpr RuntimeAnswer unrecognized_method{http::status::not_implemented, "ERROR: Unrecognized request method.",
+                                            "text/plain", true};
+constexpr RuntimeAnswer invalid_request_line{http::status::bad_request, "ERROR: Invalid request line.", "text/plain",
+                                             true};
+constexpr RuntimeAnswer invalid_headers{http::status::bad_request,
+                                        "ERROR: The headers sent by your client are not valid.", "text/plain", true};
+constexpr RuntimeAnswer internal_error{http::status::internal_server_error, "Internal Server Error", "", true};
+constexpr RuntimeAnswer missing_host{http::status::bad_request, "Bad Request", "", false};
+
+// The runtime's answer to a head Beast could not parse; none for errors that are not the request's.
+std::optional<RuntimeAnswer> answer_to_parse_error(beast::error_code ec) {
+    if (ec.category() != http::make_error_code(http::error::header_limit).category()) return std::nullopt;
+    switch (static_cast<http::error>(ec.value())) {
+        case http::error::header_limit: return header_too_large;
+        case http::error::bad_method: return unrecognized_method;
+        case http::error::bad_target:
+        case http::error::bad_version: return invalid_request_line;
+        case http::error::bad_line_ending:
+        case http::error::bad_field:
+        case http::error::bad_value:
+        case http::error::bad_obs_fold: return invalid_headers;
+        case http::error::bad_content_length:
+        case http::error::multiple_content_length:
+        case http::error::bad_transfer_encoding: return internal_error;
+        case http::error::bad_chunk:  // only in a body: the head is answered first (HttpSession::on_read)
+        case http::error::bad_chunk_extension: return internal_error;
+        default: return std::nullopt;
+    }
+}
+
+// The methods the runtime serves (docs/protocol.md): Beast's verbs less those the runtime does not
+// know, and QUERY, which Beast does not know.
+bool runtime_serves(http::request<http::string_body> const& request) {
+    switch (request.method()) {
+        case http::verb::unknown: return request.method_string() == "QUERY";
+        case http::verb::bind:
+        case http::verb::rebind:
+        case http::verb::unbind:
+        case http::verb::link:
+        case http::verb::unlink:
+        case http::verb::mkcalendar:
+        case http::verb::msearch: return false;
+        default: return true;
+    }
+}
+
+// The runtime's answer to a parsed request it does not pass on, in the order it checks.
+std::optional<RuntimeAnswer> runtime_refusal(http::request<http::string_body> const& request, bool chunked) {
+    if (!runtime_serves(request)) return unrecognized_method;
+    auto const host = request.find(http::field::host);
+    if (request.method() == http::verb::connect || !request.target().starts_with('/') ||
+        request.count(http::field::host) > 1 || (request.count(http::field::transfer_encoding) > 0 && !chunked))
+        return internal_error;
+    if (host == request.end() || host->value().empty()) return missing_host;
+    return std::nullopt;
+}
+
+// The runtime's answer as it writes it: `Connection: close` first when it ends the connection, then
+// Content-Length and Content-Type. A HEAD gets no body unless the answer ends the connection.
+std::shared_ptr<http::response<http::string_body>> runtime_response(RuntimeAnswer const& answer, bool head) {
+    auto response = std::make_shared<http::response<http::string_body>>(answer.status, 11);
+    if (answer.close) response->keep_alive(false);
+    response->content_length(answer.body.size());
+    if (!answer.content_type.empty()) response->set(http::field::content_type, answer.content_type);
+    if (!head || answer.close) response->body() = answer.body;
+    return response;
+}
 }  // namespace
+
+RequestParser::RequestParser(std::size_t limit) : limit_(limit) { body_limit(boost::none); }
+
+std::size_t RequestParser::feed(boost::asio::const_buffer bytes, error_code& ec) {
+    bool const in_head = !is_header_done();
+    if (in_head) header_limit(static_cast<std::uint32_t>(limit_ - std::min(head_bytes_, limit_)));
+    auto const used = put(bytes, ec);
+    if (in_head) head_bytes_ += used;
+    return used;
+}
+
+void RequestParser::on_request_impl(http::verb method, string_view method_string, string_view target, int version,
+                                    error_code&) {
+    // The fields get what the request line (method, target, `HTTP/x.y`, two spaces and CRLF) left.
+    std::size_t const line = method_string.size() + target.size() + 12;
+    std::size_t const left = limit_ - std::min(head_bytes_, limit_);
+    header_limit(static_cast<std::uint32_t>(line < left ? left - line : 0));
+    if (method == http::verb::unknown)
+        request_.method_string(method_string);
+    else
+        request_.method(method);
+    request_.target(target);
+    request_.version(version);
+}
+
+void RequestParser::on_field_impl(http::field name, string_view name_string, string_view value, error_code&) {
+    constexpr std::size_t storable = std::numeric_limits<std::uint16_t>::max() - 2;
+    if (name_string.size() > storable || value.size() > storable) return;
+    request_.insert(name, name_string, value);
+}
+
+//------------------------------------------------------------------------------
 
 HttpSession::HttpSession(Socket&& socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
 
 void HttpSession::run() { do_read(); }
 
 void HttpSession::do_read() {
-    parser_.emplace();
-    parser_->header_limit(header_limit);
-    parser_->body_limit(body_limit);
+    parser_.emplace(head_limit);
     stream_.expires_after(request_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    parse();
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
-    if (ec) {
+// What http::async_read does, with the head limit kept between puts: feed what is buffered (a
+// pipelined request may be there already), read more while the parser needs more.
+void HttpSession::parse() {
+    for (;;) {
+        beast::error_code ec;
+        std::size_t used = 0;
+        if (buffer_.size() > 0) {
+            used = parser_->feed(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec && ec != http::error::need_more) return on_read(ec);
+            if (parser_->is_done()) return on_read({});
+        }
+        if (ec || used == 0 || buffer_.size() == 0) break;
+    }
+    stream_.async_read_some(buffer_.prepare(read_size),
+                            beast::bind_front_handler(&HttpSession::on_read_some, shared_from_this()));
+}
+
+void HttpSession::on_read_some(beast::error_code ec, std::size_t bytes) {
+    buffer_.commit(bytes);
+    if (ec == net::error::eof) {
+        // As http::read: a connection that ends between requests is end_of_stream.
+        if (parser_->got_some())
+            parser_->put_eof(ec);
+        else
+            ec = http::error::end_of_stream;
+        return on_read(ec ? ec : beast::error_code(http::error::partial_message));
+    }
+    if (ec) return on_read(ec);
+    parse();
+}
+
+void HttpSession::on_read(beast::error_code ec) {
+    if (!ec) return answer(false);
+    auto const refusal = answer_to_parse_error(ec);
+    if (!refusal) {
         if (ec != http::error::end_of_stream && ec != beast::error::timeout)
             hub_.log().log(LogLevel::debug, "http request failed: " + ec.message());
         stream_.socket().shutdown(Socket::shutdown_send, ec);
         return;
     }
-    auto request = parser_->release();
+    hub_.log().log(LogLevel::debug, "http request refused: " + ec.message());
+    // A body the runtime cannot read spoils only what follows: the head is answered, then the connection ends.
+    if (parser_->is_header_done()) return answer(true);
+    response_ = runtime_response(*refusal, false);
+    write(false);
+}
+
+void HttpSession::answer(bool body_failed) {
+    auto& request = parser_->get();
+    bool const head = request.method() == http::verb::head;
+    if (auto refusal = runtime_refusal(request, parser_->chunked())) {
+        hub_.log().log(LogLevel::debug, std::string(request.method_string()) + " " + std::string(request.target()) +
+                                           " -> " + std::to_string(static_cast<unsigned>(refusal->status)) + " (runtime)");
+        response_ = runtime_response(*refusal, head);
+        return write(!refusal->close && !body_failed);
+    }
     auto header = [&request](http::field name) -> std::optional<std::string_view> {
         auto it = request.find(name);
         if (it == request.end()) return std::nullopt;
@@ -46,7 +207,15 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (std::holds_alternative<core::Admission>(routing))
         if (auto refusal = hub_.upgrade_refusal()) routing = std::move(*refusal);
     if (auto* admission = std::get_if<core::Admission>(&routing)) {
-        // The official runtime upgrades without `Connection: Upgrade`; Beast insists on it.
+        if (body_failed) return write_nothing();
+        // The runtime fails an upgrade by any other method.
+        if (request.method() != http::verb::get) {
+            response_ = runtime_response(internal_error, head);
+            return write(false);
+        }
+        // The official runtime upgrades whatever the version and without `Connection: Upgrade`; Beast
+        // insists on HTTP/1.1 and on the header.
+        request.version(11);
         if (!http::token_list{header(http::field::connection).value_or("")}.exists("upgrade"))
             request.set(http::field::connection, "Upgrade");
         stream_.expires_never();
@@ -57,18 +226,25 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     auto const& reply = std::get<core::HttpReply>(routing);
     hub_.log().log(LogLevel::debug, std::string(request.method_string()) + " " + std::string(request.target()) + " -> " +
                                        std::to_string(reply.status));
-    response_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status),
-                                                                     request.version());
-    response_->set(http::field::content_type, reply.content_type);
-    response_->keep_alive(request.keep_alive() && !reply.close_connection);
+    // The runtime answers HTTP/1.1 whatever the request's version, and keeps the connection whatever
+    // the request's `Connection` says; only its own refusals end it.
+    response_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), 11);
+    if (reply.close_connection) response_->keep_alive(false);
     // As the official runtime does, a HEAD answer carries neither body nor Content-Length.
-    if (request.method() != http::verb::head) {
-        response_->body() = reply.body;
-        response_->prepare_payload();
-    }
-    bool const keep_alive = response_->keep_alive();
+    if (!head) response_->content_length(reply.body.size());
+    response_->set(http::field::content_type, reply.content_type);
+    if (!head) response_->body() = reply.body;
+    write(!reply.close_connection && !body_failed);
+}
+
+void HttpSession::write(bool keep_alive) {
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
+}
+
+void HttpSession::write_nothing() {
+    beast::error_code ec;
+    stream_.socket().shutdown(Socket::shutdown_send, ec);
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {

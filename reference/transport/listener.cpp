@@ -31,12 +31,22 @@ void Listener::on_accept(boost::system::error_code ec, Socket socket) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (ec) {
         // Running out of file descriptors must not stop the relay: say so, wait a moment, accept again.
-        hub_.log().log(LogLevel::warn, "accept failed: " + ec.message() + "; retrying (raise ulimit -n for more sockets)");
+        // Said once, then once per warning_interval while it lasts, not at every retry.
+        auto const now = std::chrono::steady_clock::now();
+        if (failed_accepts_++ == 0 || now - last_warning_ >= warning_interval) {
+            last_warning_ = now;
+            hub_.log().log(LogLevel::warn, "accept failed: " + ec.message() + " (" + std::to_string(failed_accepts_) +
+                                               " times so far); retrying every 100 ms; raise ulimit -n for more sockets");
+        }
         retry_.expires_after(std::chrono::milliseconds(100));
         retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
             if (!wait_ec) self->do_accept();
         });
         return;
+    }
+    if (failed_accepts_ > 0) {
+        hub_.log().log(LogLevel::warn, "accepting again after " + std::to_string(failed_accepts_) + " failed accepts");
+        failed_accepts_ = 0;
     }
     socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
     std::make_shared<HttpSession>(std::move(socket), hub_)->run();

@@ -6,6 +6,8 @@
 
 #include "socket.hpp"
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 
 namespace relay::transport {
@@ -25,9 +27,13 @@ private:
     void do_accept();
     void on_accept(boost::system::error_code ec, Socket socket);
 
+    static constexpr std::chrono::seconds warning_interval{10};
+
     Acceptor acceptor_;
     boost::asio::steady_timer retry_;
     Hub& hub_;
+    std::size_t failed_accepts_ = 0;  // in a row, since the last accept that succeeded
+    std::chrono::steady_clock::time_point last_warning_{};
 };
 
 }  // namespace relay::transport

@@ -1,5 +1,6 @@
 // The real reference-relay binary over loopback sockets. Protocol logic is covered by the core's unit
 // tests; these check what only the transport can get wrong, each named after its requirement id.
+#include "file_follower.hpp"
 #include "relay_process.hpp"
 #include "test_support.hpp"
 #include "ws_client.hpp"
@@ -10,13 +11,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <random>
 #include <sstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace relay::testing;
 using Kind = Event::Kind;
@@ -365,6 +371,70 @@ TEST(RelayLimits, RaisesItsOpenFileLimitToTheHardLimit) {
     fields >> soft >> hard;
     EXPECT_EQ(soft, hard) << line;
     EXPECT_EQ(hard, ours.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(ours.rlim_max)) << line;
+}
+
+namespace {
+
+// A TCP connection to the relay that never sends anything; the kernel completes it whether or not the
+// relay can accept it.
+class IdleConnection {
+public:
+    explicit IdleConnection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr const*>(&address), sizeof address) != 0)
+            throw std::runtime_error("cannot connect to the relay");
+    }
+    ~IdleConnection() { ::close(fd_); }
+    IdleConnection(IdleConnection const&) = delete;
+    IdleConnection& operator=(IdleConnection const&) = delete;
+
+private:
+    int fd_;
+};
+
+std::size_t open_files(pid_t pid) {
+    auto const fds = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd");
+    return static_cast<std::size_t>(std::distance(begin(fds), end(fds)));
+}
+
+bool contains(std::string const& text, std::string const& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+// Out of file descriptors, the relay keeps serving the sockets it has, says so once (not at every
+// retry), and accepts again as soon as descriptors are free.
+TEST(RelayLimits, AtTheOpenFileLimitServesOpenSocketsWarnsOnceAndRecovers) {
+    RelayProcess relay;
+    LineFollower log(relay.log_path());
+    auto const sid = unique_id("fdlimit");
+    WsClient server(relay.port(), "serverId=" + sid + "&role=server");
+    WsClient client(relay.port(), "serverId=" + sid + "&role=client");
+    server.send_text("before");
+    ASSERT_EQ(client.next_text(), "before");
+
+    rlimit limit{};
+    ASSERT_EQ(prlimit(relay.pid(), RLIMIT_NOFILE, nullptr, &limit), 0);
+    limit.rlim_cur = open_files(relay.pid()) + 2;
+    ASSERT_EQ(prlimit(relay.pid(), RLIMIT_NOFILE, &limit, nullptr), 0);
+    std::vector<std::unique_ptr<IdleConnection>> idle;
+    for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<IdleConnection>(relay.port()));
+
+    auto const failed = [](std::string const& line) { return contains(line, "accept failed"); };
+    ASSERT_TRUE(log.next(failed, 10s)) << "no warning when accepts failed:\n" << relay.log();
+    // It retries every 100 ms: twenty retries without a second warning.
+    EXPECT_FALSE(log.next(failed, 2s)) << relay.log();
+    server.send_text("during");
+    EXPECT_EQ(client.next_text(), "during");
+
+    idle.clear();
+    EXPECT_TRUE(log.next([](std::string const& line) { return contains(line, "accepting again after"); }, 10s))
+        << relay.log();
+    WsClient late(relay.port(), "serverId=" + unique_id("fdlimit") + "&role=server");
+    server.send_text("after");
+    EXPECT_EQ(client.next_text(), "after");
 }
 
 TEST(RelayLimits, QUEUE_1_SlowReaderPausesItsSenderInsteadOfBuffering) {

@@ -1,0 +1,289 @@
+// Malformed and unusual HTTP requests against the real reference-relay binary over raw loopback
+// sockets: each gets the official runtime's answer byte for byte, and the connection is kept or ended
+// as the runtime does (docs/protocol.md, "Malformed and unusual HTTP requests (observed)"). After
+// each, the relay still answers GET /health and opens a WebSocket.
+#include "relay_process.hpp"
+#include "test_support.hpp"
+#include "ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace relay::testing;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string const health = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n";
+std::string const ok = "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: application/json\r\n\r\n{\"status\":\"ok\"}";
+std::string const not_found =
+    "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\nNot found";
+std::string const too_large =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 24\r\n"
+    "Content-Type: text/plain\r\n\r\nERROR: header too large.";
+std::string const not_implemented =
+    "HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 35\r\nContent-Type: text/plain\r\n\r\n"
+    "ERROR: Unrecognized request method.";
+std::string const bad_request = "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nBad Request";
+std::string const invalid_line =
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 28\r\nContent-Type: text/plain\r\n\r\n"
+    "ERROR: Invalid request line.";
+std::string const invalid_headers =
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 53\r\nContent-Type: text/plain\r\n\r\n"
+    "ERROR: The headers sent by your client are not valid.";
+std::string const internal_error =
+    "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 21\r\n\r\nInternal Server Error";
+
+// A request of exactly `total` bytes: GET /health with one header padded to size.
+std::string head_of(std::size_t total) {
+    std::string const frame = "GET /health HTTP/1.1\r\nHost: a\r\nX-Big: \r\n\r\n";
+    return "GET /health HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(total - frame.size(), 'a') + "\r\n\r\n";
+}
+
+// A request of exactly `total` bytes whose size is in its target.
+std::string target_of(std::size_t total) {
+    std::string const frame = "GET /health? HTTP/1.1\r\nHost: a\r\n\r\n";
+    return "GET /health?" + std::string(total - frame.size(), 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+}
+
+// One raw TCP connection; every wait is bounded.
+class RawConnection {
+public:
+    explicit RawConnection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            throw std::runtime_error("cannot connect to the relay");
+    }
+    ~RawConnection() { ::close(fd_); }
+    RawConnection(RawConnection const&) = delete;
+    RawConnection& operator=(RawConnection const&) = delete;
+
+    // Writes what the relay takes; it may end the connection before all is in, as it does for a
+    // head over the limit.
+    void send(std::string const& bytes) {
+        std::size_t sent = 0;
+        auto const deadline = Clock::now() + 5s;
+        while (sent < bytes.size() && Clock::now() < deadline) {
+            pollfd p{fd_, POLLOUT, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            auto const n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return;
+            sent += static_cast<std::size_t>(n);
+        }
+    }
+
+    // Reads until `size` bytes came, the connection ended or the deadline passed.
+    std::string receive(std::size_t size, std::chrono::milliseconds deadline = 5s) {
+        std::string out;
+        auto const until = Clock::now() + deadline;
+        while (out.size() < size && !ended_) {
+            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+            if (left <= 0) break;
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+            char chunk[4096];
+            auto const n = ::recv(fd_, chunk, std::min(sizeof chunk, size - out.size()), 0);
+            if (n <= 0) {
+                ended_ = true;
+                break;
+            }
+            out.append(chunk, static_cast<std::size_t>(n));
+        }
+        return out;
+    }
+
+    // The relay ends the connection (FIN or RST) within the deadline, sending nothing more.
+    bool ends(std::chrono::milliseconds deadline = 5s) {
+        auto const extra = receive(1, deadline);
+        return ended_ && extra.empty();
+    }
+
+private:
+    int fd_;
+    bool ended_ = false;
+};
+
+class HostileHttp : public ::testing::Test {
+protected:
+    RelayProcess relay;
+
+    // Sends `request` on a fresh connection and returns it after reading exactly `answer`'s size.
+    std::string exchange(RawConnection& c, std::string const& request, std::size_t size) {
+        c.send(request);
+        return c.receive(size);
+    }
+    // The answer is `answer` and the relay then ends the connection.
+    void expect_answer_then_end(std::string const& request, std::string const& answer) {
+        RawConnection c(relay.port());
+        EXPECT_EQ(exchange(c, request, answer.size()), answer) << request.substr(0, 80);
+        EXPECT_TRUE(c.ends()) << "the connection stayed open after " << request.substr(0, 80);
+    }
+    // The answer is `answer` and the connection stays: a GET /health on it is answered.
+    void expect_answer_then_keep(std::string const& request, std::string const& answer) {
+        RawConnection c(relay.port());
+        EXPECT_EQ(exchange(c, request, answer.size()), answer) << request.substr(0, 80);
+        EXPECT_EQ(exchange(c, health, ok.size()), ok) << "the connection ended after " << request.substr(0, 80);
+    }
+    void TearDown() override {
+        // Whatever came before, the relay still serves: a normal GET /health and a WebSocket upgrade.
+        auto const r = http_request(relay.port(), "GET", "/health");
+        EXPECT_EQ(r.status, 200u);
+        EXPECT_EQ(r.body, R"({"status":"ok"})");
+        EXPECT_NO_THROW(WsClient(relay.port(), "serverId=" + unique_id("hostile") + "&role=server"));
+        if (HasFailure()) std::cerr << "relay log:\n" << relay.log();
+    }
+};
+
+}  // namespace
+
+TEST_F(HostileHttp, HeadUpTo128KiBIsServed) {
+    expect_answer_then_keep(head_of(64 * 1024), ok);
+    expect_answer_then_keep(head_of(100'000), ok);  // one field longer than Beast stores
+    expect_answer_then_keep(head_of(128 * 1024), ok);
+}
+
+TEST_F(HostileHttp, HeadOver128KiBGets431ThenEnds) {
+    expect_answer_then_end(head_of(128 * 1024 + 1), too_large);
+    expect_answer_then_end(head_of(200'000), too_large);
+    RawConnection c(relay.port());  // the limit holds however the head arrives
+    auto const request = head_of(128 * 1024 + 1);
+    c.send(request.substr(0, 1000));
+    c.send(request.substr(1000));
+    EXPECT_EQ(c.receive(too_large.size()), too_large);
+}
+
+TEST_F(HostileHttp, TargetCountsTowardsTheHeadLimit) {
+    expect_answer_then_keep(target_of(100'000), ok);
+    expect_answer_then_keep(target_of(128 * 1024), ok);
+    expect_answer_then_end(target_of(128 * 1024 + 1), too_large);
+}
+
+TEST_F(HostileHttp, GarbageRequestLineGets501ThenEnds) {
+    expect_answer_then_end(std::string("\x01\x02garbage\r\n\r\n"), not_implemented);
+    expect_answer_then_end("GET\r\nHost: a\r\n\r\n", not_implemented);
+}
+
+TEST_F(HostileHttp, UnrecognisedMethodsGet501ThenEnd) {
+    for (std::string method : {"FOO", "get", "Get", "M-SEARCH", "BIND", "REBIND", "UNBIND", "LINK", "UNLINK",
+                               "MKCALENDAR", "SOURCE", "PRI"})
+        for (std::string target : {"/health", "/nope"})
+            expect_answer_then_end(method + " " + target + " HTTP/1.1\r\nHost: a\r\n\r\n", not_implemented);
+}
+
+TEST_F(HostileHttp, RecognisedMethodsAreRouted) {
+    for (std::string method : {"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PURGE", "PROPFIND",
+                               "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "ACL", "REPORT", "SEARCH",
+                               "MKACTIVITY", "CHECKOUT", "MERGE", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "QUERY"}) {
+        expect_answer_then_keep(method + " /health HTTP/1.1\r\nHost: a\r\n\r\n", ok);
+        expect_answer_then_keep(method + " /nope HTTP/1.1\r\nHost: a\r\n\r\n", not_found);
+    }
+    expect_answer_then_keep("HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n");
+}
+
+TEST_F(HostileHttp, ConnectGets500ThenEnds) {
+    expect_answer_then_end("CONNECT /health HTTP/1.1\r\nHost: a\r\n\r\n", internal_error);
+    expect_answer_then_end("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", internal_error);
+}
+
+TEST_F(HostileHttp, MissingHostGets400AndKeepsTheConnection) {
+    expect_answer_then_keep("GET /health HTTP/1.1\r\n\r\n", bad_request);
+    expect_answer_then_keep("GET /health HTTP/1.0\r\n\r\n", bad_request);
+    expect_answer_then_keep("GET /health HTTP/1.1\r\nHost: \r\n\r\n", bad_request);
+    expect_answer_then_keep("GET /ws?serverId=a&role=server HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", bad_request);
+    expect_answer_then_keep("HEAD /health HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\n");
+}
+
+TEST_F(HostileHttp, Http10IsAnsweredAsHttp11AndKept) {
+    expect_answer_then_keep("GET /health HTTP/1.0\r\nHost: a\r\n\r\n", ok);
+    expect_answer_then_keep("GET /health HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", ok);
+}
+
+TEST_F(HostileHttp, ConnectionCloseFromTheClientIsIgnored) {
+    expect_answer_then_keep("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", ok);
+}
+
+TEST_F(HostileHttp, MissingVersionGets400ThenEnds) {
+    expect_answer_then_end("GET /health\r\nHost: a\r\n\r\n", invalid_line);
+}
+
+// The runtime serves any version token (HTTP/2.0, HTTP/0.9, FOO/1.1) as HTTP/1.1; Beast 1.81 refuses
+// every version but HTTP/1.0 and HTTP/1.1 before the head is read, so the reference relay answers these as a
+// missing version (a documented difference).
+TEST_F(HostileHttp, OtherVersionsGet400ThenEnd) {
+    for (std::string version : {"HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "FOO/1.1", "HTTP/1.10"})
+        expect_answer_then_end("GET /health " + version + "\r\nHost: a\r\n\r\n", invalid_line);
+}
+
+TEST_F(HostileHttp, BodyOnHealthIsReadAndDropped) {
+    expect_answer_then_keep("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", ok);
+    expect_answer_then_keep("GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", ok);
+    expect_answer_then_keep(
+        "POST /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", ok);
+    expect_answer_then_keep("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 2097152\r\n\r\n" +
+                                std::string(2 * 1024 * 1024, 'x'),
+                            ok);
+}
+
+TEST_F(HostileHttp, UnreadableBodyIsAnsweredThenEnds) {
+    expect_answer_then_end(
+        "POST /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", ok);
+}
+
+TEST_F(HostileHttp, BadFramingGets500ThenEnds) {
+    expect_answer_then_end("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", internal_error);
+    expect_answer_then_end("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+                           internal_error);
+    expect_answer_then_end("POST /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", internal_error);
+    expect_answer_then_end("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", internal_error);
+}
+
+TEST_F(HostileHttp, InvalidHeaderLineGets400ThenEnds) {
+    expect_answer_then_end("GET /health HTTP/1.1\r\nHost: a\r\nBogus\r\n\r\n", invalid_headers);
+    expect_answer_then_end("GET /health HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n", invalid_headers);
+}
+
+TEST_F(HostileHttp, TargetNotAPathGets500ThenEnds) {
+    expect_answer_then_end("GET http://a/health HTTP/1.1\r\nHost: a\r\n\r\n", internal_error);
+    expect_answer_then_end("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", internal_error);
+    expect_answer_then_end("GET health HTTP/1.1\r\nHost: a\r\n\r\n", internal_error);
+}
+
+TEST_F(HostileHttp, PipelinedRequestsAreAnsweredInOrder) {
+    RawConnection c(relay.port());
+    EXPECT_EQ(exchange(c, health + "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n" + health,
+                       2 * ok.size() + not_found.size()),
+              ok + not_found + ok);
+    EXPECT_EQ(exchange(c, health, ok.size()), ok);
+}
+
+TEST_F(HostileHttp, UpgradeByAnotherMethodGets500ThenEnds) {
+    expect_answer_then_end("POST /ws?serverId=a&role=server HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                           internal_error);
+}
+
+TEST_F(HostileHttp, UpgradeOverHttp10Opens) {
+    RawConnection c(relay.port());
+    auto const answer = exchange(c,
+                                 "GET /ws?serverId=" + unique_id("hostile10") +
+                                     "&role=server HTTP/1.0\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                                 std::string("HTTP/1.1 101 Switching Protocols\r\n").size());
+    EXPECT_EQ(answer, "HTTP/1.1 101 Switching Protocols\r\n");
+}
