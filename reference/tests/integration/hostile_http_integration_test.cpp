@@ -2,28 +2,21 @@
 // sockets: each gets the official runtime's answer byte for byte, and the connection is kept or ended
 // as the runtime does (docs/protocol.md, "Malformed and unusual HTTP requests (observed)"). After
 // each, the relay still answers GET /health and opens a WebSocket.
+#include "raw_connection.hpp"
 #include "relay_process.hpp"
 #include "test_support.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace relay::testing;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::string const health = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n";
 std::string const ok = "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: application/json\r\n\r\n{\"status\":\"ok\"}";
@@ -56,66 +49,6 @@ std::string target_of(std::size_t total) {
     std::string const frame = "GET /health? HTTP/1.1\r\nHost: a\r\n\r\n";
     return "GET /health?" + std::string(total - frame.size(), 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
 }
-
-// One raw TCP connection; every wait is bounded.
-class RawConnection {
-public:
-    explicit RawConnection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-            throw std::runtime_error("cannot connect to the relay");
-    }
-    ~RawConnection() { ::close(fd_); }
-    RawConnection(RawConnection const&) = delete;
-    RawConnection& operator=(RawConnection const&) = delete;
-
-    // Writes what the relay takes; it may end the connection before all is in, as it does for a
-    // head over the limit.
-    void send(std::string const& bytes) {
-        std::size_t sent = 0;
-        auto const deadline = Clock::now() + 5s;
-        while (sent < bytes.size() && Clock::now() < deadline) {
-            pollfd p{fd_, POLLOUT, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
-            auto const n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) return;
-            sent += static_cast<std::size_t>(n);
-        }
-    }
-
-    // Reads until `size` bytes came, the connection ended or the deadline passed.
-    std::string receive(std::size_t size, std::chrono::milliseconds deadline = 5s) {
-        std::string out;
-        auto const until = Clock::now() + deadline;
-        while (out.size() < size && !ended_) {
-            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-            if (left <= 0) break;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-            char chunk[4096];
-            auto const n = ::recv(fd_, chunk, std::min(sizeof chunk, size - out.size()), 0);
-            if (n <= 0) {
-                ended_ = true;
-                break;
-            }
-            out.append(chunk, static_cast<std::size_t>(n));
-        }
-        return out;
-    }
-
-    // The relay ends the connection (FIN or RST) within the deadline, sending nothing more.
-    bool ends(std::chrono::milliseconds deadline = 5s) {
-        auto const extra = receive(1, deadline);
-        return ended_ && extra.empty();
-    }
-
-private:
-    int fd_;
-    bool ended_ = false;
-};
 
 class HostileHttp : public ::testing::Test {
 protected:

@@ -1,6 +1,7 @@
 // The real reference-relay binary over loopback sockets. Protocol logic is covered by the core's unit
 // tests; these check what only the transport can get wrong, each named after its requirement id.
 #include "file_follower.hpp"
+#include "raw_connection.hpp"
 #include "relay_process.hpp"
 #include "test_support.hpp"
 #include "ws_client.hpp"
@@ -18,11 +19,7 @@
 #include <random>
 #include <sstream>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace relay::testing;
 using Kind = Event::Kind;
@@ -375,26 +372,6 @@ TEST(RelayLimits, RaisesItsOpenFileLimitToTheHardLimit) {
 
 namespace {
 
-// A TCP connection to the relay that never sends anything; the kernel completes it whether or not the
-// relay can accept it.
-class IdleConnection {
-public:
-    explicit IdleConnection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr const*>(&address), sizeof address) != 0)
-            throw std::runtime_error("cannot connect to the relay");
-    }
-    ~IdleConnection() { ::close(fd_); }
-    IdleConnection(IdleConnection const&) = delete;
-    IdleConnection& operator=(IdleConnection const&) = delete;
-
-private:
-    int fd_;
-};
-
 std::size_t open_files(pid_t pid) {
     auto const fds = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd");
     return static_cast<std::size_t>(std::distance(begin(fds), end(fds)));
@@ -419,8 +396,9 @@ TEST(RelayLimits, AtTheOpenFileLimitServesOpenSocketsWarnsOnceAndRecovers) {
     ASSERT_EQ(prlimit(relay.pid(), RLIMIT_NOFILE, nullptr, &limit), 0);
     limit.rlim_cur = open_files(relay.pid()) + 2;
     ASSERT_EQ(prlimit(relay.pid(), RLIMIT_NOFILE, &limit, nullptr), 0);
-    std::vector<std::unique_ptr<IdleConnection>> idle;
-    for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<IdleConnection>(relay.port()));
+    // Connections that never send anything: the kernel completes them whether or not the relay accepts.
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<RawConnection>(relay.port()));
 
     auto const failed = [](std::string const& line) { return contains(line, "accept failed"); };
     ASSERT_TRUE(log.next(failed, 10s)) << "no warning when accepts failed:\n" << relay.log();
