@@ -36,9 +36,10 @@ void Listener::on_accept(boost::system::error_code ec, Socket socket) {
         if (failed_accepts_++ == 0 || now - last_warning_ >= warning_interval) {
             last_warning_ = now;
             hub_.log().log(LogLevel::warn, "accept failed: " + ec.message() + " (" + std::to_string(failed_accepts_) +
-                                               " times so far); retrying every 100 ms; raise ulimit -n for more sockets");
+                                               " times so far); retrying every " + std::to_string(retry_interval.count()) +
+                                               " ms; raise ulimit -n for more sockets");
         }
-        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.expires_after(retry_interval);
         retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
             if (!wait_ec) self->do_accept();
         });

@@ -27,6 +27,7 @@ private:
     void do_accept();
     void on_accept(boost::system::error_code ec, Socket socket);
 
+    static constexpr std::chrono::milliseconds retry_interval{100};
     static constexpr std::chrono::seconds warning_interval{10};
 
     Acceptor acceptor_;

@@ -20,7 +20,7 @@ REPO = HERE.parents[2]
 MUTANTS_JSON = HERE / "mutants.json"
 PROTOCOL_MD = REPO / "docs" / "protocol.md"
 # Mostly the core is mutated: a core mutant is linked with the transport and main() compiled once. The
-# few requirements that live in the transport (LIMIT-2) have mutants there, each a whole relay_transport.
+# two requirements that live in the transport (LIMIT-2, CLOSE-1) have mutants there, each a whole relay_transport.
 CORE = "reference/core"
 TRANSPORT = "reference/transport"
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")

@@ -82,14 +82,19 @@ class Outcome:
     reruns: list[str] = field(default_factory=list)  # earlier outcomes, when the mutant was run again
 
 
+def absolute_path(text: str) -> Path:
+    # The runners and relays run in other working directories.
+    return Path(text).resolve()
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--build-dir", type=lambda p: Path(p).resolve(), default=REPO / "build",
+    parser.add_argument("--build-dir", type=absolute_path, default=REPO / "build",
                         help="holds reference-relay and relay-conformance (default: build/)")
-    parser.add_argument("--relays-dir", type=lambda p: Path(p).resolve(), default=None,
+    parser.add_argument("--relays-dir", type=absolute_path, default=None,
                         help="holds the mutant-<id> relays (default: BUILD/reference/tests/mutants)")
-    parser.add_argument("--scenarios", type=lambda p: Path(p).resolve(), default=REPO / "scenarios", help="scenario folder for both runners")
-    parser.add_argument("--out", type=lambda p: Path(p).resolve(), default=None,
+    parser.add_argument("--scenarios", type=absolute_path, default=REPO / "scenarios", help="scenario folder for both runners")
+    parser.add_argument("--out", type=absolute_path, default=None,
                         help="reports and logs per mutant, results.json, table.md (default: RELAYS/results)")
     parser.add_argument("--jobs", type=int, default=5,
                         help="mutants at once (default 5: a run mostly waits on protocol timers, but the "
@@ -112,13 +117,13 @@ def library(folder: Path) -> list[dict]:
     return scenarios
 
 
-def scenario_requirements(folder: Path) -> dict[str, set[str]]:
-    return {scenario["id"]: set(scenario["requirements"]) for scenario in library(folder)}
+def scenario_requirements(scenarios: list[dict]) -> dict[str, set[str]]:
+    return {scenario["id"]: set(scenario["requirements"]) for scenario in scenarios}
 
 
-def long_scenarios(folder: Path) -> set[str]:
+def long_scenarios(scenarios: list[dict]) -> set[str]:
     """Scenarios the runners leave out unless told --include-long: run only against mutants marked long."""
-    return {scenario["id"] for scenario in library(folder) if "long" in scenario.get("tags", [])}
+    return {scenario["id"] for scenario in scenarios if "long" in scenario.get("tags", [])}
 
 
 # --- one relay against both runners ----------------------------------------------------------------
@@ -352,7 +357,8 @@ def main(argv: list[str]) -> int:
     unknown = [i for i in selected if i not in all_mutants]
     if unknown:
         raise RunError(f"no such mutants: {', '.join(unknown)}")
-    owned = scenario_requirements(args.scenarios)
+    all_scenarios = library(args.scenarios)
+    owned = scenario_requirements(all_scenarios)
     expected = None if args.only else documented_survivors(args.doc, set(all_mutants))
     exceptions = set() if args.only else documented_exceptions(args.doc, set(all_mutants))
     if args.out.exists():
@@ -382,7 +388,7 @@ def main(argv: list[str]) -> int:
             failed = describe_failures(baseline, owned, set())
             raise RunError(f"the unmutated reference relay fails, so the mutants cannot be judged: {failed}")
     expected_scenarios = set(baseline.cpp.report), set(baseline.py.report)
-    long_ones = long_scenarios(args.scenarios)
+    long_ones = long_scenarios(all_scenarios)
 
     def misattributed_by_mutant(o: Outcome) -> list[str]:
         return misattributed_by_either(o, set(all_mutants[o.id].requirements))
