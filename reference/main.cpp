@@ -80,6 +80,11 @@ int main(int argc, char** argv) {
         ->envname("RELAY_MAX_QUEUE_BYTES")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    // Off by default: the official relay has no such ceiling, and conformant clients never meet one.
+    app.add_option("--max-sockets", transport_options.max_sockets,
+                   "At most this many WebSockets at once; further upgrades get 503 until one ends (0: no limit)")
+        ->envname("RELAY_MAX_SOCKETS")
+        ->capture_default_str();
     // The watchdog's delays (docs/protocol.md V2-WD-1, V2-WD-2); shorter ones make tests of it fast.
     core::RelayOptions relay_options;
     auto nudge_ms = relay_options.watchdog_nudge.count();

@@ -34,8 +34,11 @@ net::awaitable<std::optional<HandshakeRefused>> WsConnection::open(std::string t
     co_return co_await open_on(std::get<PlainWs>(ws_), std::move(target), std::move(headers), deadline);
 }
 
+// What an event holds in the queue: a flood of tiny frames costs its bookkeeping, not its payloads.
+std::size_t WsConnection::cost(WireEvent const& event) { return sizeof(WireEvent) + event.payload.size() + event.reason.size(); }
+
 void WsConnection::push(WireEvent event) {
-    queued_bytes_ += event.payload.size();
+    queued_bytes_ += cost(event);
     if (queued_bytes_ > max_queued_bytes) {
         overflowed_ = true;
         drop();
@@ -96,7 +99,7 @@ net::awaitable<std::optional<WireEvent>> WsConnection::next(Clock::time_point de
     }
     auto event = std::move(events_.front());
     events_.pop_front();
-    queued_bytes_ -= event.payload.size();
+    queued_bytes_ -= cost(event);
     co_return event;
 }
 

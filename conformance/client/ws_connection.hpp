@@ -44,8 +44,12 @@ public:
     // The next event, or nullopt if none arrives by the deadline.
     boost::asio::awaitable<std::optional<WireEvent>> next(Clock::time_point deadline);
 
-    // Events held back for a flooding relay: past this, the socket is dropped and the scenario errs.
-    static constexpr std::size_t max_queued_bytes = 256 * 1024 * 1024;
+    // The longest message a relay forwards (docs/protocol.md, LIMIT-1). A longer one ends the socket as
+    // an invalid event once this much of it has come, whatever length its frame header announced.
+    static constexpr std::size_t max_message_bytes = 32 * 1024 * 1024;
+    // Events held back for a flooding relay, payloads and bookkeeping: past this, the socket is dropped
+    // and the scenario errs. Room for a longest message and more; the runner's peak RSS follows from it.
+    static constexpr std::size_t max_queued_bytes = 64 * 1024 * 1024;
     bool overflowed() const { return overflowed_; }
 
 private:
@@ -65,6 +69,7 @@ private:
     template <class Ws>
     void close_on(Ws& ws, std::uint16_t code, std::string reason);
     boost::beast::tcp_stream& tcp();
+    static std::size_t cost(WireEvent const& event);
     void push(WireEvent event);
 
     Endpoint endpoint_;

@@ -22,7 +22,8 @@ boost::asio::awaitable<std::optional<HandshakeRefused>> WsConnection::open_on(Ws
     if constexpr (std::is_same_v<Ws, TlsWs>) co_await tls_handshake(ws.next_layer(), endpoint_.host, deadline);
 
     // Wire-visible choices: compression only for the deflate transport, no client pings, no message
-    // size cap (the queue cap above bounds memory instead).
+    // size cap on the wire (read_loop refuses a message over max_message_bytes itself, without the
+    // closing handshake Beast's cap would wait on).
     bool const deflate = endpoint_.transport == Transport::deflate;
     if (deflate) {
         websocket::permessage_deflate pmd;
@@ -74,19 +75,30 @@ template <class Ws>
 boost::asio::awaitable<void> WsConnection::read_loop(Ws& ws) {
     namespace net = boost::asio;
     namespace beast = boost::beast;
-    beast::flat_buffer buffer;
     for (;;) {
-        beast::error_code ec;
-        co_await ws.async_read(buffer, net::redirect_error(net::use_awaitable, ec));
-        if (ec) {
-            bool const invalid = ec == beast::websocket::condition::protocol_violation;
-            if (!close_seen_ || invalid)
-                push({invalid ? WireEvent::Kind::invalid : WireEvent::Kind::ended, false, {}, 1006, ec.message(), Clock::now()});
-            ended_ = true;
-            co_return;
-        }
+        // A buffer for each message, never larger than the cap allows: between messages a socket holds
+        // no buffer, only its queue.
+        beast::flat_buffer buffer(max_message_bytes + 1);
+        do {
+            beast::error_code ec;
+            // Never more than one byte past the cap into memory, however long the frame says it is.
+            co_await ws.async_read_some(buffer, max_message_bytes + 1 - buffer.size(), net::redirect_error(net::use_awaitable, ec));
+            if (ec) {
+                bool const invalid = ec == beast::websocket::condition::protocol_violation;
+                if (!close_seen_ || invalid)
+                    push({invalid ? WireEvent::Kind::invalid : WireEvent::Kind::ended, false, {}, 1006, ec.message(), Clock::now()});
+                ended_ = true;
+                co_return;
+            }
+            if (buffer.size() > max_message_bytes) {
+                push({WireEvent::Kind::invalid, false, {}, 1006,
+                      "a message longer than " + std::to_string(max_message_bytes) + " bytes, more than a relay forwards", Clock::now()});
+                drop();
+                ended_ = true;
+                co_return;
+            }
+        } while (!ws.is_message_done());
         push({WireEvent::Kind::frame, ws.got_binary(), beast::buffers_to_string(buffer.data()), 0, {}, Clock::now()});
-        buffer.consume(buffer.size());
         if (overflowed_) co_return;
     }
 }

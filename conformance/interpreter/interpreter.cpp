@@ -37,6 +37,9 @@ char const* to_string(Verdict v) {
 namespace {
 
 constexpr auto operation_timeout = std::chrono::seconds(10);
+// A flooding relay must not grow the wire log, and every report, without bound: the first entries are
+// kept, then only counted.
+constexpr std::size_t max_wire_log = 10'000;
 
 // The relay deviated at this step.
 struct StepFailure {
@@ -84,10 +87,16 @@ std::string websocket_key() {
     return out;
 }
 
-std::string step_text(Step const& step) {
-    auto text = step.source.dump(-1, ' ', false, Json::error_handler_t::replace);
-    return text.size() > 300 ? text.substr(0, 300) + "…" : text;
+// Reports quote steps and mismatches, which may hold a 32 MiB payload: about 300 bytes say enough,
+// cut where a UTF-8 character starts.
+std::string shortened(std::string text) {
+    std::size_t cut = 300;
+    if (text.size() <= cut) return text;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut) + "…";
 }
+
+std::string step_text(Step const& step) { return shortened(step.source.dump(-1, ' ', false, Json::error_handler_t::replace)); }
 
 class ScenarioRun {
 public:
@@ -130,6 +139,7 @@ public:
             record(index, Verdict::error, {}, {}, std::string("runner fault: ") + e.what(), {});
         }
         for (auto& [name, socket] : sockets_) socket->drop();
+        if (unlogged_) result_.wire_log.push_back({ms_since_start(Clock::now()), "", "in", "note", std::to_string(unlogged_) + " more wire events not logged"});
         result_.duration_ms = elapsed_ms(start_);
         co_return std::move(result_);
     }
@@ -150,6 +160,10 @@ private:
 
     void log(std::string const& socket, char const* direction, std::string kind, std::string text,
              std::optional<Clock::time_point> at = std::nullopt) {
+        if (result_.wire_log.size() >= max_wire_log) {
+            ++unlogged_;
+            return;
+        }
         result_.wire_log.push_back({ms_since_start(at.value_or(Clock::now())), socket, direction, std::move(kind), std::move(text)});
     }
 
@@ -181,7 +195,7 @@ private:
 
     void note_differences(std::vector<std::string> const& whys) {
         auto const& step = scenario_.steps[current_step_];
-        for (auto const& why : whys) result_.nonstrict.push_back({current_step_ + 1, requirement_of(step), why});
+        for (auto const& why : whys) result_.nonstrict.push_back({current_step_ + 1, requirement_of(step), shortened(why)});
     }
 
     // Opening and plain HTTP exchanges show how slow the relay is right now.
@@ -337,7 +351,7 @@ private:
                 for (auto const& alternative : step.alternatives) {
                     auto result = match_event(alternative, event, vars);
                     if (!result.matched) {
-                        if (closest.empty()) closest = result.why;
+                        if (closest.empty()) closest = shortened(result.why);
                         continue;
                     }
                     if (bounds && event) check_window(step, *bounds, *event);
@@ -405,7 +419,7 @@ private:
 
     void check_http(HttpExpectation const& expected, client::HttpResponse const& response, std::string const& socket) {
         auto result = match_http(expected, response, vars_);
-        if (!result.matched) throw StepFailure{{describe(expected)}, describe(response), result.why, socket};
+        if (!result.matched) throw StepFailure{{describe(expected)}, describe(response), shortened(result.why), socket};
         for (auto& [name, value] : result.captures) vars_[name] = value;
         note_differences(result.nonstrict);
     }
@@ -431,6 +445,7 @@ private:
     std::map<std::string, MarkInterval> marks_;  // ms since start_
     std::optional<Clock::time_point> matched_at_;  // when the current expect step's event arrived
     double longest_exchange_ms_ = 0;
+    std::size_t unlogged_ = 0;  // wire events past max_wire_log
     Clock::time_point start_, deadline_;
     ScenarioResult result_;
 };

@@ -2,6 +2,8 @@
 
 #include "scenario/schema_validator.hpp"
 
+#include <boost/regex.hpp>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -115,10 +117,18 @@ void check_matcher_keys(Json const& pattern, std::string const& pointer, std::st
         for (auto const& [key, sub] : pattern.items()) {
             if (!key.empty() && key[0] == '$' && !known.count(key))
                 problems.add(where, pointer, "unknown matcher key \"" + key + "\"");
+            // The operand types the matcher reads, as pyharness checks them: a $capture of an object
+            // passed here and then threw in the middle of a run (found by pattern_fuzz).
+            if ((key == "$any" || key == "$absent" || key == "$integer") && sub != true)
+                problems.add(where, pointer + "/" + key, key + " must be true");
+            if ((key == "$min" || key == "$max") && !sub.is_number())
+                problems.add(where, pointer + "/" + key, key + " must be a number");
+            if ((key == "$regex" || key == "$capture") && !sub.is_string())
+                problems.add(where, pointer + "/" + key, key + " must be a string");
             if (key == "$regex" && sub.is_string()) {
                 try {
-                    std::regex(sub.get<std::string>(), std::regex::ECMAScript);
-                } catch (std::regex_error const&) {
+                    boost::regex(sub.get<std::string>(), boost::regex::ECMAScript);  // as the matcher compiles it
+                } catch (boost::regex_error const&) {
                     problems.add(where, pointer + "/$regex", "not a valid regular expression");
                 }
             }

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -32,7 +33,19 @@ namespace {
 struct Outcome {
     int exit_code = -1;  // -1: killed at the deadline
     std::string output;
+    double seconds = 0;     // from start to exit
+    long peak_rss_kib = 0;  // the runner's VmHWM, the last reading before it exited
 };
+
+// Read from /proc while the child runs: its wait4 ru_maxrss would count this process's peak too, as
+// a spawned child's maxrss starts from its parent's at exec.
+long vm_hwm_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
+}
 
 // Runs relay-conformance with `args`, stdout and stderr captured, killed if it outlives `deadline`.
 Outcome run_runner(std::vector<std::string> args, std::chrono::seconds deadline = std::chrono::seconds(60)) {
@@ -49,17 +62,20 @@ Outcome run_runner(std::vector<std::string> args, std::chrono::seconds deadline 
     Outcome out;
     if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) return out;
     posix_spawn_file_actions_destroy(&actions);
-    auto const until = std::chrono::steady_clock::now() + deadline;
+    auto const started = std::chrono::steady_clock::now();
+    auto const until = started + deadline;
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
+        out.peak_rss_kib = std::max(out.peak_rss_kib, vm_hwm_kib(pid));
         if (std::chrono::steady_clock::now() > until) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             status = -1;
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (status != -1 && WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
     std::ifstream in(log);
     std::stringstream ss;
@@ -267,4 +283,87 @@ TEST(Runner, RecordWritesATraceThatReplays) {
     auto replayed = run_runner({"run", "--url", relay.url(), "--scenarios", dir.string()});
     EXPECT_EQ(replayed.exit_code, 0) << replayed.output;
     fs::remove_all(dir);
+}
+
+// A relay that attacks the runner (tests/data/hostile/, scenarios capped at 4 s, one at 6 s): each scenario
+// gets a verdict naming what went wrong, the run ends within the cap plus a margin for start-up,
+// calibration and a loaded machine, every report is written, and the runner's memory stays bounded.
+namespace {
+
+std::string const hostile_dir = std::string(TEST_DATA_DIR) + "/hostile";
+constexpr double hostile_run_bound_s = 15;  // 6 s of scenario cap, the rest for a busy machine
+// What the runner may hold per socket a relay floods (conformance/client/ws_connection.hpp): its queue
+// (64 MiB), the message it is reading (32 MiB, twice while it is handed over) and the one a step judges
+// (twice while it is matched). Three sockets of hostile.json flood at once, beside the runner itself.
+constexpr long per_socket_mib = 64 + 2 * 32 + 2 * 32;
+constexpr long hostile_rss_bound_kib = (40 + 3 * per_socket_mib) * 1024;
+
+struct HostileRun {
+    Json report;
+    Outcome outcome;
+};
+
+HostileRun against_hostile(Misbehaviour mode) {
+    ScriptedServer server(mode);
+    auto const json = temp_path("hostile.json"), junit = temp_path("hostile.xml"), html = temp_path("hostile.html");
+    HostileRun run;
+    run.outcome = run_runner({"run", "--url", "ws://127.0.0.1:" + std::to_string(server.port()), "--scenarios", hostile_dir,
+                              "--exclude", "tag:long", "--step-timeout", "2000", "--json", json.string(), "--junit", junit.string(),
+                              "--html", html.string()});
+    EXPECT_EQ(run.outcome.exit_code, 1) << run.outcome.output;
+    EXPECT_LT(run.outcome.seconds, hostile_run_bound_s);
+    EXPECT_LT(run.outcome.peak_rss_kib, hostile_rss_bound_kib);
+    std::cout << "[ figures  ] " << run.outcome.seconds << " s, peak RSS " << run.outcome.peak_rss_kib / 1024 << " MiB, "
+              << server.bytes_attacked() / 1e6 << " MB written at the runner\n";
+    EXPECT_NE(slurp(junit).find("</testsuites>"), std::string::npos) << "the JUnit report is whole";
+    EXPECT_NE(slurp(html).find("</html>"), std::string::npos) << "the HTML report is whole";
+    run.report = read_json(json);
+    for (auto const& s : run.report["scenarios"]) EXPECT_LE(s["wire_log"].size(), 10'001u) << s["id"];
+    for (auto const& f : {json, junit, html}) fs::remove(f);
+    return run;
+}
+
+}  // namespace
+
+TEST(HostileRelay, EndlessSmallFramesFillNoMoreThanTheQueueCap) {
+    auto run = against_hostile(Misbehaviour::flood);
+    expect_verdict(run.report, "hostile-hello", "fail", "HOSTILE-1", "text frame");
+    expect_verdict(run.report, "hostile-hello-skipping", "fail", "HOSTILE-1", "nothing within");
+    expect_verdict(run.report, "hostile-unread", "error", "HOSTILE-1", "MiB the scenario did not take");
+    // Beast passes over data frames once our close frame is out: a flood frame, or nothing, comes first.
+    expect_verdict(run.report, "hostile-close", "fail", "HOSTILE-2", "");
+    expect_verdict(run.report, "hostile-health", "pass", "", "");
+}
+
+TEST(HostileRelay, AFrameAnnouncingExabytesIsRefusedAt32MiB) {
+    auto run = against_hostile(Misbehaviour::endless_frame);
+    for (auto id : {"hostile-hello", "hostile-hello-skipping", "hostile-unread"})
+        expect_verdict(run.report, id, "fail", "HOSTILE-1", "a message longer than 33554432 bytes");
+}
+
+TEST(HostileRelay, FramesOfTheMaximumLengthAreTakenAndBounded) {
+    auto run = against_hostile(Misbehaviour::max_frames);
+    expect_verdict(run.report, "hostile-hello", "fail", "HOSTILE-1", "(33554432 bytes)");
+    expect_verdict(run.report, "hostile-hello-skipping", "fail", "HOSTILE-1", "nothing within");
+    expect_verdict(run.report, "hostile-unread", "error", "HOSTILE-1", "MiB the scenario did not take");
+}
+
+TEST(HostileRelay, ARelayThatNeverClosesNorAnswers) {
+    auto run = against_hostile(Misbehaviour::mute);
+    expect_verdict(run.report, "hostile-hello", "fail", "HOSTILE-1", "nothing within");
+    expect_verdict(run.report, "hostile-unread", "fail", "HOSTILE-1", "nothing within");
+    expect_verdict(run.report, "hostile-close", "fail", "HOSTILE-2", "nothing within");
+}
+
+TEST(HostileRelay, AHandshakeAnsweredAByteAtATimeForeverTimesOut) {
+    auto run = against_hostile(Misbehaviour::dribble);
+    for (auto id : {"hostile-hello", "hostile-unread", "hostile-close"})
+        expect_verdict(run.report, id, "fail", id == std::string("hostile-close") ? "HOSTILE-2" : "HOSTILE-1", "no usable handshake answer");
+    expect_verdict(run.report, "hostile-health", "fail", "HOSTILE-3", "no complete HTTP response");
+}
+
+TEST(HostileRelay, AResetMidFrameEndsTheSocket) {
+    auto run = against_hostile(Misbehaviour::reset);
+    expect_verdict(run.report, "hostile-hello", "fail", "HOSTILE-1", "reset by peer");
+    expect_verdict(run.report, "hostile-health", "fail", "HOSTILE-3", "no complete HTTP response");
 }

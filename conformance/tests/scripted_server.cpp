@@ -53,6 +53,7 @@ void ScriptedServer::serve(tcp::socket socket) {
     std::string const target(request.target());
     auto is = [&](char const* scenario) { return target.find(std::string("serverId=") + scenario) != std::string::npos; };
 
+    if (mode_ >= Misbehaviour::flood && target != "/") return attack(socket, request);
     if (target.rfind("/health", 0) == 0) {
         if (mode_ == Misbehaviour::garbage) {
             net::write(socket, net::buffer(std::string("\x01\x02 not http\r\n\r\n")), ec);
@@ -100,6 +101,59 @@ void ScriptedServer::serve(tcp::socket socket) {
         send("tick");
     }
     drain();
+}
+
+void ScriptedServer::attack(tcp::socket& socket, http::request<http::string_body> const& request) {
+    beast::error_code ec;
+    auto write = [&](std::string_view bytes) {
+        attacked_ += net::write(socket, net::buffer(bytes.data(), bytes.size()), ec);
+        return !ec && !stopping_;
+    };
+    auto reset = [&] {
+        socket.set_option(net::socket_base::linger(true, 0), ec);
+        socket.close(ec);
+    };
+    bool const health = request.target().starts_with("/health");
+    if (mode_ == Misbehaviour::dribble) {
+        std::string_view const head = "HTTP/1.1 101 Switching Protocols\r\nX-Pad: ";  // and then a header that never ends
+        for (std::size_t i = 0; write(i < head.size() ? head.substr(i, 1) : "a"); ++i) std::this_thread::sleep_for(100ms);
+        return;
+    }
+    if (health) {
+        if (mode_ != Misbehaviour::reset)
+            write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        else if (write("HTTP/1.1 200 OK\r\nContent-Le"))
+            reset();
+        return;
+    }
+    websocket::stream<tcp::socket&> ws(socket);
+    ws.accept(request, ec);
+    if (ec) return;
+    if (mode_ == Misbehaviour::mute || request.target().find("-quiet") != beast::string_view::npos) {
+        // Reads everything, answers nothing, closes never: it ends when the runner drops the socket.
+        char sink[64 * 1024];
+        while (!ec) socket.read_some(net::buffer(sink), ec);
+        return;
+    }
+    if (mode_ == Misbehaviour::flood) {
+        std::string frames;  // 1,024 frames to a write
+        for (int i = 0; i < 1024; ++i) frames += std::string("\x81\x7e\x04\x00", 4) + std::string(1024, 'x');
+        while (write(frames)) {
+        }
+    } else if (mode_ == Misbehaviour::endless_frame) {
+        std::string const payload(1 << 20, 'x');
+        if (write(std::string_view("\x81\x7f\x7f\xff\xff\xff\xff\xff\xff\xff", 10)))
+            while (write(payload)) {
+            }
+    } else if (mode_ == Misbehaviour::max_frames) {
+        std::string frame("\x81\x7f\x00\x00\x00\x00\x02\x00\x00\x00", 10);
+        frame.append(32 << 20, 'x');
+        while (write(frame)) {
+        }
+    } else if (mode_ == Misbehaviour::reset) {
+        // A 1,000-byte frame cut after 500.
+        if (write(std::string("\x81\x7e\x03\xe8", 4) + std::string(500, 'x'))) reset();
+    }
 }
 
 }  // namespace conformance::testing

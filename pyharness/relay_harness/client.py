@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from websockets.client import ClientConnection
 from websockets.connection import OPEN
 from websockets.datastructures import Headers
-from websockets.exceptions import InvalidHandshake
+from websockets.exceptions import InvalidHandshake, PayloadTooBig
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT
 from websockets.http11 import Response
@@ -29,6 +29,15 @@ from .patterns import MISSING, compact
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+# The longest message a relay forwards (docs/protocol.md, LIMIT-1): a longer one is refused on its
+# frame header, so a header announcing more costs no memory.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+# Events held back for a flooding relay, payloads and bookkeeping: past this the socket is dropped and
+# the scenario errs, as in the C++ runner.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+EVENT_BYTES = 200  # a queued Event beside its payload: 177 bytes, measured with tracemalloc
+# A flooding relay must not grow the wire log, and every report, without bound.
+MAX_WIRE_LOG_LINES = 10_000
 # websockets masks in pure Python (Debian 12's 10.4 has no C speedups): 32 MiB at once holds the loop
 # for about 120 ms, holding up every other scenario's sockets and stamping their events late by as
 # much. Uncompressed messages from this size on are framed here, masked a slice at a time.
@@ -126,15 +135,17 @@ async def read_response(reader: asyncio.StreamReader, method: str) -> HttpRespon
     """One response; the caller bounds the wait. A 101 has no body: what follows is the WebSocket."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
+        response = _parse_head(head)
+        if method != "HEAD" and response.status not in (101, 204, 304) and response.status >= 200:
+            response.body = await _read_body(reader, response)
+        return response
     except asyncio.IncompleteReadError as error:
         raise BadResponse("connection closed before a complete HTTP response"
                           + (f" (got {error.partial[:80]!r})" if error.partial else "")) from None
     except asyncio.LimitOverrunError:
         raise BadResponse(f"HTTP response head larger than {MAX_HEAD_BYTES} bytes") from None
-    response = _parse_head(head)
-    if method != "HEAD" and response.status not in (101, 204, 304) and response.status >= 200:
-        response.body = await _read_body(reader, response)
-    return response
+    except ConnectionError as error:
+        raise BadResponse(f"connection failed before a complete HTTP response: {error.strerror or error}") from None
 
 
 def _parse_head(head: bytes) -> HttpResponse:
@@ -184,11 +195,11 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             if size == 0:
                 await reader.readuntil(b"\r\n")  # the empty trailer section
                 return body
+            if len(body) + size > MAX_BODY_BYTES:
+                raise BadResponse(f"chunked body larger than {MAX_BODY_BYTES} bytes")
             body += await reader.readexactly(size)
             if await reader.readexactly(2) != b"\r\n":
                 raise BadResponse(f"chunk of {size} bytes not followed by CRLF")
-            if len(body) > MAX_BODY_BYTES:
-                raise BadResponse(f"chunked body larger than {MAX_BODY_BYTES} bytes")
     except asyncio.IncompleteReadError:
         raise BadResponse(f"chunked body cut short: the connection closed before the last chunk "
                           f"({len(body)} body bytes in complete chunks)") from None
@@ -282,8 +293,9 @@ class Event:
 
     def describe(self) -> str:
         if self.kind == "text":
-            suffix = f" ({len(self.data)} bytes)" if len(self.text) > 300 else ""
-            return f"text frame {show_text(self.text)}{suffix}"
+            text = self.text  # decoded once: a message may be 32 MiB
+            suffix = f" ({len(self.data)} bytes)" if len(text) > 300 else ""
+            return f"text frame {show_text(text)}{suffix}"
         if self.kind == "binary":
             shown = self.data[:32].hex() + ("..." if len(self.data) > 32 else "")
             return f"binary frame ({len(self.data)} bytes) {shown}"
@@ -306,14 +318,23 @@ def loop_ms() -> float:
 
 
 class WireLog:
-    """Everything that crossed the wire in one scenario, timestamped from its start."""
+    """Everything that crossed the wire in one scenario, timestamped from its start: the first
+    MAX_WIRE_LOG_LINES lines, then only how many more there were."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()
-        self.lines: list[str] = []
+        self.kept: list[str] = []
+        self.unlogged = 0
 
     def add(self, socket: str, direction: str, what: str) -> None:
-        self.lines.append(f"+{time.monotonic() - self.start:7.3f}s {socket:>12} {direction} {what}")
+        if len(self.kept) >= MAX_WIRE_LOG_LINES:
+            self.unlogged += 1
+            return
+        self.kept.append(f"+{time.monotonic() - self.start:7.3f}s {socket:>12} {direction} {what}")
+
+    @property
+    def lines(self) -> list[str]:
+        return self.kept + ([f"({self.unlogged} more wire events not logged)"] if self.unlogged else [])
 
 
 @dataclass
@@ -338,10 +359,12 @@ class WebSocket:
         self._reader, self._writer, self._conn, self._log = reader, writer, connection, log
         self._transport = transport
         self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._queued_bytes = 0
+        self.overflowed = False  # more than MAX_QUEUED_BYTES came unread: the socket was dropped
         self._fragments: list[bytes] = []
         self._fragment_kind = ""
         self._ended = False  # a close frame, a drop or an invalid frame has been queued
-        self._rejected = False  # the relay sent something invalid: stop reading, as a client would
+        self._rejected = False  # the relay sent something invalid, or overflowed the queue: stop reading
         self._dropped_by_us = False
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
 
@@ -350,16 +373,20 @@ class WebSocket:
     async def next_event(self, deadline: float) -> Optional[Event]:
         """The oldest unread event, waiting until `deadline` (loop_ms); None if nothing came."""
         try:
-            return self._events.get_nowait()
+            return self._taken(self._events.get_nowait())
         except asyncio.QueueEmpty:
             pass
         remaining = deadline - loop_ms()
         if remaining <= 0:
             return None
         try:
-            return await asyncio.wait_for(self._events.get(), remaining / 1000)
+            return self._taken(await asyncio.wait_for(self._events.get(), remaining / 1000))
         except asyncio.TimeoutError:
             return None
+
+    def _taken(self, event: Event) -> Event:
+        self._queued_bytes -= EVENT_BYTES + len(event.data)
+        return event
 
     async def _pump(self) -> None:
         try:
@@ -421,6 +448,11 @@ class WebSocket:
         self._writer.transport.abort()
 
     def _push(self, event: Event) -> None:
+        self._queued_bytes += EVENT_BYTES + len(event.data)
+        if self._queued_bytes > MAX_QUEUED_BYTES:
+            self.overflowed = self._rejected = self._dropped_by_us = True
+            self._writer.transport.abort()
+            return
         self._ended = self._ended or not event.is_frame
         self._log.add(self.name, "<", event.describe())
         self._events.put_nowait(event)
@@ -503,6 +535,8 @@ def _invalid_utf8(data: bytes) -> str:
 
 
 def _invalid_frame_why(error: Exception) -> str:
+    if isinstance(error, PayloadTooBig):
+        return f"a message longer than {MAX_MESSAGE_BYTES} bytes, more than a relay forwards ({error})"
     if isinstance(error, UnicodeDecodeError):
         return f"a close frame whose reason is not valid UTF-8 ({error.reason} at byte {error.start})"
     return str(error) or type(error).__name__
@@ -539,7 +573,7 @@ async def open_websocket(name: str, address: RelayAddress, target: str, headers:
         return HandshakeInvalid(response, why)
     # A fresh connection object in the OPEN state parses frames from the first byte after the 101,
     # with the extensions the handshake negotiated.
-    connection = ClientConnection(handshake.wsuri, state=OPEN, max_size=None)
+    connection = ClientConnection(handshake.wsuri, state=OPEN, max_size=MAX_MESSAGE_BYTES)
     connection.extensions = handshake.extensions
     return WebSocket(name, reader, writer, connection, log, transport)
 

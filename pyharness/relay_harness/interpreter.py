@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
 from . import model
-from .client import (PLAIN, BadResponse, ConnectFailed, Event, HandshakeInvalid, HttpResponse, RelayAddress,
+from .client import (MAX_QUEUED_BYTES, PLAIN, BadResponse, ConnectFailed, Event, HandshakeInvalid, HttpResponse, RelayAddress,
                      Transport, WebSocket, WireLog, http_exchange, is_reachable, loop_ms, open_websocket, show_text)
 from .patterns import MatchResult, UnknownVariable, compact, describe, match, match_member, substitute, \
     substitute_json
@@ -272,6 +272,9 @@ class _ScenarioRun:
         expected = [d + which for d in self._describe_expect(step, variables, allowance)]
         while True:
             event = await socket.next_event(deadline)
+            if socket.overflowed:
+                raise StepError(f"the relay sent more than {MAX_QUEUED_BYTES >> 20} MiB the scenario did not take; "
+                                "the socket was dropped")
             if event is None:
                 if _is_quiet(step):
                     return None

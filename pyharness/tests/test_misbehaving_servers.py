@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import time
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import websockets
 
+from hostile_server import HostileServer
 from relay_harness import interpreter, model
-from relay_harness.client import parse_relay_url
+from relay_harness.client import MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, parse_relay_url
 from relay_harness.interpreter import RunSettings, run_scenario
+from relay_harness.plugin import REPO_ROOT
 from wire import raw_websocket_server, server_frame
 
 CONTROL = {"control": {"v": "2", "role": "server"}}
@@ -249,6 +260,15 @@ def test_chunked_body_cut_off_is_a_failure(make_scenario):
                                      "before the last chunk (3 body bytes in complete chunks)")
 
 
+def test_chunk_over_the_body_cap_is_refused_on_its_size_line(make_scenario):
+    # Announces 4 GiB and then waits: refused at once, not after buffering what comes.
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n", 5.0)
+    scenario = make_scenario([{"http": {"path": "/health"}, "response": {"status": 200}}], requirements=["HTTP-1"])
+    result = replay(scenario, raw_server, *answer)
+    assert where(result) == ("fail", 1, "HTTP-1")
+    assert result.failure.actual == "unreadable response: chunked body larger than 1048576 bytes"
+
+
 def test_body_without_length_is_read_until_the_server_closes(make_scenario):
     head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
     scenario = make_scenario([{"http": {"path": "/health"}, "response": {"status": 200, "body": "first, then more"}}],
@@ -422,3 +442,134 @@ def test_time_scale_shortens_quiet_periods_and_windows(make_scenario):
     quiet = make_scenario([{"open": "control"}, {"expect": "control", "nothing": True, "within_ms": 10000}], CONTROL)
     result = replay(quiet, websocket_server, greet_the_control(0.4), settings=scale)
     assert result.failure.expected == ["nothing for 1100 ms (10000 ms x 0.1 + 100 ms latency allowance)"]
+
+
+# --- the whole plugin against a relay that attacks it ---------------------------------------------
+# conformance/tests/data/hostile/ (the C++ runner's tests use it too; scenarios capped at 4 s, one at 6 s),
+# run by pytest in a child process as a user runs it: each scenario gets a verdict naming what went
+# wrong, the run ends within the cap plus a margin for start-up, calibration and a busy machine,
+# both reports are written and parse, and the child's peak RSS stays under the bound.
+
+HOSTILE_SCENARIOS = REPO_ROOT / "conformance" / "tests" / "data" / "hostile" / "hostile.json"
+HOSTILE_RUN_BOUND_S = 20
+# What the plugin may hold per socket a relay floods: its queue, the message it is reading four times
+# over (the Sans-I/O reader buffers it and slices it out in two copies; its text is checked as UTF-8)
+# and the one a step judges, twice (decoded to match it). Three sockets of hostile.json flood at once,
+# beside the interpreter and pytest themselves.
+PER_SOCKET_MIB = (MAX_QUEUED_BYTES + 6 * MAX_MESSAGE_BYTES) >> 20
+HOSTILE_RSS_BOUND_MIB = 60 + 3 * PER_SOCKET_MIB
+
+
+@dataclasses.dataclass
+class HostileRun:
+    verdicts: dict  # scenario id -> (verdict, requirement, actual and message)
+    seconds: float
+    peak_rss_mib: float
+    output: str
+
+
+def run_plugin_against(mode: str, tmp_path: Path) -> HostileRun:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    shutil.copy(HOSTILE_SCENARIOS, scenarios)
+    report, junit, log = tmp_path / "report.json", tmp_path / "junit.xml", tmp_path / "output.txt"
+    command = ["/usr/bin/python3", "-m", "pytest", "-p", "relay_harness.plugin", "-p", "no:cacheprovider", "-q",
+               "--scenarios", str(scenarios), str(scenarios), "--step-timeout", "2000", "--relay-json", str(report),
+               "--junitxml", str(junit)]
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "pyharness")}
+    with HostileServer(mode) as server, open(log, "wb") as output:
+        started = time.monotonic()
+        child = subprocess.Popen(command + ["--relay-url", server.url], cwd=tmp_path, env=environment,
+                                 stdout=output, stderr=subprocess.STDOUT)
+        status, peak_kib = wait_bounded(child.pid, started + 60)
+        seconds = time.monotonic() - started
+        flooded = server.bytes_flooded
+    text = log.read_text(errors="replace")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1, text
+    ElementTree.parse(junit)
+    document = json.loads(report.read_text())
+    verdicts = {s["id"]: (s["verdict"], (s.get("failure") or {}).get("requirement"),
+                          " ".join(str((s.get("failure") or {}).get(k, "")) for k in ("actual", "message")))
+                for s in document["scenarios"]}
+    print(f"pyharness against {mode}: {seconds:.1f} s, peak RSS {peak_kib / 1024:.0f} MiB, {flooded / 1e6:.0f} MB flooded")
+    return HostileRun(verdicts, seconds, peak_kib / 1024, text)
+
+
+def wait_bounded(pid: int, until: float) -> tuple[int, int]:
+    """The child's exit status and its VmHWM (KiB) as last read before it exited; killed (and failed)
+    if it outlives `until`. Read from /proc: wait4's ru_maxrss would count this process's peak too, as
+    a spawned child's maxrss starts from its parent's at exec."""
+    peak_kib = 0
+    while time.monotonic() < until:
+        peak_kib = max(peak_kib, vm_hwm_kib(pid))
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited:
+            return status, peak_kib
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the plugin did not finish within 60 s")
+
+
+def vm_hwm_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
+
+
+def assert_hostile_verdicts(run: HostileRun, expected: dict) -> None:
+    assert run.seconds < HOSTILE_RUN_BOUND_S, run.output
+    assert run.peak_rss_mib < HOSTILE_RSS_BOUND_MIB, run.output
+    for scenario_id, (verdict, requirement, contains) in expected.items():
+        got = run.verdicts[scenario_id]
+        assert got[:2] == (verdict, requirement), (scenario_id, got)
+        assert contains in got[2], (scenario_id, got)
+
+
+def test_plugin_under_endless_small_frames(tmp_path):
+    assert_hostile_verdicts(run_plugin_against("flood", tmp_path), {
+        "hostile-hello": ("fail", "HOSTILE-1", "text frame"),
+        "hostile-hello-skipping": ("fail", "HOSTILE-1", "nothing within"),
+        "hostile-unread": ("error", "HOSTILE-1", "MiB the scenario did not take"),
+        "hostile-close": ("fail", "HOSTILE-2", "text frame"),
+        "hostile-health": ("pass", None, ""),
+    })
+
+
+def test_plugin_under_a_frame_announcing_exabytes(tmp_path):
+    refused = ("fail", "HOSTILE-1", "a message longer than 33554432 bytes")
+    assert_hostile_verdicts(run_plugin_against("endless_frame", tmp_path), {
+        "hostile-hello": refused, "hostile-hello-skipping": refused, "hostile-unread": refused})
+
+
+def test_plugin_under_frames_of_the_maximum_length(tmp_path):
+    assert_hostile_verdicts(run_plugin_against("max_frames", tmp_path), {
+        "hostile-hello": ("fail", "HOSTILE-1", "(33554432 bytes)"),
+        "hostile-hello-skipping": ("fail", "HOSTILE-1", "nothing within"),
+        "hostile-unread": ("error", "HOSTILE-1", "MiB the scenario did not take"),
+    })
+
+
+def test_plugin_under_a_relay_that_never_closes_nor_answers(tmp_path):
+    assert_hostile_verdicts(run_plugin_against("mute", tmp_path), {
+        "hostile-hello": ("fail", "HOSTILE-1", "nothing within"),
+        "hostile-unread": ("fail", "HOSTILE-1", "nothing"),
+        "hostile-close": ("fail", "HOSTILE-2", "nothing within"),
+    })
+
+
+def test_plugin_under_a_handshake_answered_a_byte_at_a_time(tmp_path):
+    assert_hostile_verdicts(run_plugin_against("dribble", tmp_path), {
+        "hostile-hello": ("fail", "HOSTILE-1", "no handshake response"),
+        "hostile-close": ("fail", "HOSTILE-2", "no handshake response"),
+        "hostile-health": ("fail", "HOSTILE-3", "no complete HTTP response"),
+    })
+
+
+def test_plugin_under_a_reset_mid_frame(tmp_path):
+    assert_hostile_verdicts(run_plugin_against("reset", tmp_path), {
+        "hostile-hello": ("fail", "HOSTILE-1", "dropped"),
+        "hostile-health": ("fail", "HOSTILE-3", "unreadable response"),
+    })

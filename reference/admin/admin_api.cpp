@@ -1,5 +1,7 @@
 #include "admin_api.hpp"
 
+#include "stats.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -32,16 +34,17 @@ AdminReply AdminApi::answer(http::verb method, std::string_view target, std::str
         return reply(200, injector_.standing());
     }
     if (path == "/sockets" && method == http::verb::get) return reply(200, {{"sockets", injector_.sockets()}});
+    if (path == "/stats" && method == http::verb::get) return reply(200, relay_stats(hub_));
     if (under_faults && method == http::verb::post) return inject(name, body);
     if (under_faults && method == http::verb::delete_) {
         if (!injector_.clear(std::string(name)))
             return error(404, "no standing fault " + std::string(name) + "; GET /faults lists them");
         return reply(200, injector_.standing());
     }
-    if (path == "/faults" || path == "/sockets" || under_faults)
-        return error(405, std::string(http::to_string(method)) + " " + std::string(path) +
-                              " is not part of the API: GET /faults, GET /sockets, POST /faults/KIND, DELETE /faults[/ID]");
-    return error(404, "no such endpoint " + std::string(path) + ": GET /faults, GET /sockets, POST /faults/KIND, DELETE /faults[/ID]");
+    std::string const endpoints = "GET /faults, GET /sockets, GET /stats, POST /faults/KIND, DELETE /faults[/ID]";
+    if (path == "/faults" || path == "/sockets" || path == "/stats" || under_faults)
+        return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
+    return error(404, "no such endpoint " + std::string(path) + ": " + endpoints);
 }
 
 AdminReply AdminApi::inject(std::string_view kind, std::string_view body) {

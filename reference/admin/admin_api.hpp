@@ -1,5 +1,5 @@
 // The admin port's HTTP/JSON API (docs/daemon-development.md, "Fault injection"): each request in,
-// one JSON answer out, carried out by the Injector. No sockets here.
+// one JSON answer out, carried out by the Injector or read from the hub (GET /stats). No sockets here.
 #pragma once
 
 #include "faults/injector.hpp"
@@ -18,7 +18,7 @@ struct AdminReply {
 
 class AdminApi {
 public:
-    explicit AdminApi(faults::Injector& injector) : injector_(injector) {}
+    AdminApi(faults::Injector& injector, transport::Hub const& hub) : injector_(injector), hub_(hub) {}
 
     AdminReply answer(boost::beast::http::verb method, std::string_view target, std::string_view body);
 
@@ -26,6 +26,7 @@ private:
     AdminReply inject(std::string_view kind, std::string_view body);
 
     faults::Injector& injector_;
+    transport::Hub const& hub_;
 };
 
 }  // namespace relay::admin

@@ -43,7 +43,7 @@ std::optional<std::string> FaultOptions::problem() const {
 
 FaultInjection::FaultInjection(net::io_context& ioc, transport::Hub& hub, transport::Logger const& log,
                                FaultOptions const& options, std::size_t max_message_bytes)
-    : injector_(hub, log, max_message_bytes), api_(injector_) {
+    : injector_(hub, log, max_message_bytes), api_(injector_, hub) {
     if (options.admin_port >= 0) {
         auto const endpoint = net::ip::tcp::endpoint(net::ip::make_address(options.admin_host),
                                                      static_cast<unsigned short>(options.admin_port));

@@ -50,6 +50,29 @@ std::size_t Relay::kept_frames(SocketId client) const {
     return channel == channels.end() ? 0 : channel->second.pending.size();
 }
 
+Census Relay::census() const {
+    Census out;
+    out.sockets = sockets_.size();
+    for (auto const& [id, socket] : sockets_) {
+        auto const& a = socket.info.admission;
+        if (a.version == Version::v1)
+            ++(a.role == Role::server ? out.v1_servers : out.v1_clients);
+        else if (a.role == Role::client)
+            ++out.clients;
+        else
+            ++(a.connection_id.empty() ? out.controls : out.data);
+    }
+    out.sessions = sessions_.size();
+    for (auto const& [key, session] : sessions_) {
+        out.connections += session.channels.size();
+        for (auto const& [cid, channel] : session.channels) {
+            out.pending_frames += channel.pending.size();
+            for (auto const& frame : channel.pending) out.pending_bytes += frame.payload->size();
+        }
+    }
+    return out;
+}
+
 Actions const& Relay::opened(SocketId id, Admission admission) {
     auto const& out = begin();
     if (sockets_.count(id)) return out;

@@ -20,6 +20,16 @@ struct RelayOptions {
     std::chrono::milliseconds watchdog_reset{5'000};   // that sync -> controls closed with 1011
 };
 
+// What the core holds at one moment, for the admin port's GET /stats: every count is 0 once no socket is open.
+struct Census {
+    std::size_t sockets = 0;
+    std::size_t v1_servers = 0, v1_clients = 0, controls = 0, data = 0, clients = 0;  // the sockets by role
+    std::size_t sessions = 0;        // (version, serverId) pairs with a socket
+    std::size_t connections = 0;     // v2 connection ids within them
+    std::size_t pending_frames = 0;  // kept for connection ids without a data socket (V2-BUF-1)
+    std::size_t pending_bytes = 0;
+};
+
 // What the relay knows about one socket, for the transport's log lines.
 struct SocketInfo {
     Admission admission;  // connection_id is the resolved one (assigned for v2 clients without one)
@@ -45,6 +55,7 @@ public:
     // Frames kept for a v2 client's connection id until a data socket opens (V2-BUF-1); 0 for other sockets.
     std::size_t kept_frames(SocketId client) const;
     std::size_t session_count() const { return sessions_.size(); }
+    Census census() const;  // a walk over every socket and session
 
 private:
     // One v2 connection id within a session: its data socket(s), its clients and what waits for a data socket.

@@ -19,6 +19,7 @@ std::size_t as_much_as_the_socket_takes(error_code const& ec, std::size_t) {
 }  // namespace
 
 void PassBatcher::end_pass() {
+    ++pass_;
     writing_.swap(writers_);
     for (auto& socket : writing_) socket->write_pending();
     writing_.clear();
@@ -33,6 +34,14 @@ char* BatchedSocket::owned_tail(std::size_t size) {
     auto const at = owned.size();
     owned.resize(at + size);
     return owned.data() + at;
+}
+
+void BatchedSocket::count_read(std::size_t bytes) {
+    if (read_pass_ != batcher_.pass()) {
+        read_pass_ = batcher_.pass();
+        read_in_pass_ = 0;
+    }
+    read_in_pass_ += bytes;
 }
 
 void BatchedSocket::send_frame(bool binary, std::shared_ptr<std::string const> const& payload) {

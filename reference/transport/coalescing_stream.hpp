@@ -19,6 +19,7 @@
 #include "socket.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,8 +39,10 @@ public:
     void write_later(std::shared_ptr<BatchedSocket> socket) { writers_.push_back(std::move(socket)); }
     void read_later(Read start) { readers_.push_back(std::move(start)); }
     void end_pass();
+    std::uint64_t pass() const { return pass_; }
 
 private:
+    std::uint64_t pass_ = 0;
     // Each list is swapped with its second before use, so what the pass's end itself queues waits for
     // the next pass, and both keep their capacity: a pass allocates nothing here.
     std::vector<std::shared_ptr<BatchedSocket>> writers_, writing_;
@@ -57,6 +60,12 @@ public:
     // Payloads this large are sent from the shared frame buffer instead of being copied; below it, a
     // copy into the gathered bytes costs less than one more iovec and reference count per frame.
     static constexpr std::size_t shared_payload_bytes = 1024;
+    // A socket's reads in one pass, beyond which the next waits for the pass's end: a peer that sends
+    // faster than the relay reads never drains its socket, and held every other socket's output until
+    // it stopped (1.6-2 s while 32 MiB frames were being kept). With a 1 MiB share, other sessions'
+    // round trips meanwhile had p50 1.4-7.6 ms; with 256 KiB, 1.3-3.5 ms, and 1 MiB frames flow faster
+    // too (docs/reliability.md, "Slow readers and memory").
+    static constexpr std::size_t pass_read_share = 256 * 1024;
 
     BatchedSocket(Socket&& socket, PassBatcher& batcher) : socket(std::move(socket)), batcher_(batcher) {}
 
@@ -64,7 +73,7 @@ public:
     std::function<void()> on_sent;  // after each completed write, to let held-back readers go
     std::function<void(boost::asio::const_buffer)> on_received;  // every byte read, in order, before Beast parses it
 
-    // At once, unless the last read drained the socket: then at the end of the pass.
+    // At once, unless the last read drained the socket or this pass's share is read: then at the end of the pass.
     template <class MutableBuffers, class Handler>
     void read_some(MutableBuffers const& buffers, Handler handler) {
         auto start = [self = shared_from_this(), buffers, handler = std::move(handler)]() mutable {
@@ -72,12 +81,14 @@ public:
             self->socket.async_read_some(buffers, [self, buffers, size, handler = std::move(handler)](
                                                       boost::system::error_code ec, std::size_t bytes) mutable {
                 self->drained_ = !ec && bytes < size;
+                self->count_read(bytes);
                 if (self->on_received)
                     for (auto const& read : boost::beast::buffers_prefix(bytes, buffers)) self->on_received(read);
                 std::move(handler)(ec, bytes);
             });
         };
-        if (drained_) return batcher_.read_later(std::move(start));
+        if (drained_ || (read_pass_ == batcher_.pass() && read_in_pass_ >= pass_read_share))
+            return batcher_.read_later(std::move(start));
         start();
     }
 
@@ -109,6 +120,7 @@ private:
     };
 
     char* owned_tail(std::size_t size);
+    void count_read(std::size_t bytes);
     void schedule();
     void on_written(boost::system::error_code ec);
     void complete(WriteHandler handler, boost::system::error_code ec, std::size_t size);
@@ -121,6 +133,8 @@ private:
     bool writing_ = false;
     bool scheduled_ = false;
     bool drained_ = false;  // the last read took less than it asked for
+    std::uint64_t read_pass_ = 0;   // the pass of the last read
+    std::size_t read_in_pass_ = 0;  // bytes read in it
     boost::system::error_code error_;
     std::optional<Blocked> blocked_;  // Beast has at most one write under way
     std::optional<FlushHandler> flushed_;

@@ -4,8 +4,6 @@
 #include "hub.hpp"
 #include "websocket_session.hpp"
 
-#include <limits>
-
 namespace relay::transport {
 
 namespace beast = boost::beast;
@@ -16,7 +14,12 @@ namespace {
 // The official runtime's limit on a request's head, request line included (docs/protocol.md,
 // "Malformed and unusual HTTP requests"): a byte more gets 431.
 constexpr std::size_t head_limit = 128 * 1024;
-constexpr std::chrono::seconds request_timeout{30};
+// The official runtime's deadlines (docs/protocol.md, "Malformed and unusual HTTP requests"): a
+// connection's first request head within 15 s of the connection, a later one within 15 s of its first
+// byte, which comes within 5 s of the previous answer; else the connection ends without an answer. The
+// runtime waits for a body without end; here the head's deadline covers the body too.
+constexpr std::chrono::seconds head_timeout{15};
+constexpr std::chrono::seconds keep_alive_timeout{5};
 constexpr std::size_t read_size = 64 * 1024;
 
 // An answer of the runtime's own HTTP server, given before the relay code sees the request.
@@ -97,45 +100,16 @@ std::shared_ptr<http::response<http::string_body>> runtime_response(RuntimeAnswe
 }
 }  // namespace
 
-RequestParser::RequestParser(std::size_t limit) : limit_(limit) { body_limit(boost::none); }
-
-std::size_t RequestParser::feed(boost::asio::const_buffer bytes, error_code& ec) {
-    bool const in_head = !is_header_done();
-    if (in_head) header_limit(static_cast<std::uint32_t>(limit_ - std::min(head_bytes_, limit_)));
-    auto const used = put(bytes, ec);
-    if (in_head) head_bytes_ += used;
-    return used;
-}
-
-void RequestParser::on_request_impl(http::verb method, string_view method_string, string_view target, int version,
-                                    error_code&) {
-    // The fields get what the request line (method, target, `HTTP/x.y`, two spaces and CRLF) left.
-    std::size_t const line = method_string.size() + target.size() + 12;
-    std::size_t const left = limit_ - std::min(head_bytes_, limit_);
-    header_limit(static_cast<std::uint32_t>(line < left ? left - line : 0));
-    if (method == http::verb::unknown)
-        request_.method_string(method_string);
-    else
-        request_.method(method);
-    request_.target(target);
-    request_.version(version);
-}
-
-void RequestParser::on_field_impl(http::field name, string_view name_string, string_view value, error_code&) {
-    constexpr std::size_t storable = std::numeric_limits<std::uint16_t>::max() - 2;
-    if (name_string.size() > storable || value.size() > storable) return;
-    request_.insert(name, name_string, value);
-}
-
-//------------------------------------------------------------------------------
-
 HttpSession::HttpSession(Socket&& socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
 
-void HttpSession::run() { do_read(); }
+void HttpSession::run() {
+    stream_.expires_after(head_timeout);
+    do_read();
+}
 
 void HttpSession::do_read() {
     parser_.emplace(head_limit);
-    stream_.expires_after(request_timeout);
+    if (answered_) stream_.expires_after(keep_alive_timeout);
     parse();
 }
 
@@ -146,6 +120,7 @@ void HttpSession::parse() {
         beast::error_code ec;
         std::size_t used = 0;
         if (buffer_.size() > 0) {
+            if (answered_ && !parser_->got_some()) stream_.expires_after(head_timeout);  // a later request begins
             used = parser_->feed(buffer_.data(), ec);
             buffer_.consume(used);
             if (ec && ec != http::error::need_more) return on_read(ec);
@@ -196,14 +171,16 @@ void HttpSession::answer(bool body_failed) {
         response_ = runtime_response(*refusal, head);
         return write(!refusal->close && !body_failed);
     }
+    // The runtime takes an empty field for a missing one: an empty Sec-WebSocket-Key is missing (HTTP-9).
     auto header = [&request](http::field name) -> std::optional<std::string_view> {
         auto it = request.find(name);
-        if (it == request.end()) return std::nullopt;
+        if (it == request.end() || it->value().empty()) return std::nullopt;
         return it->value();
     };
     auto routing = core::route(request.target(), {header(http::field::upgrade), header(http::field::sec_websocket_version),
                                                   header(http::field::sec_websocket_key)});
-    // Fault injection may refuse upgrades for a while; every other answer stays the router's.
+    // Fault injection, or the socket ceiling (--max-sockets), may refuse upgrades for a while; every
+    // other answer stays the router's.
     if (std::holds_alternative<core::Admission>(routing))
         if (auto refusal = hub_.upgrade_refusal()) routing = std::move(*refusal);
     if (auto* admission = std::get_if<core::Admission>(&routing)) {
@@ -219,7 +196,7 @@ void HttpSession::answer(bool body_failed) {
         if (!http::token_list{header(http::field::connection).value_or("")}.exists("upgrade"))
             request.set(http::field::connection, "Upgrade");
         stream_.expires_never();
-        std::make_shared<WebSocketSession>(stream_.release_socket(), hub_, std::move(*admission))->run(std::move(request));
+        hub_.make_session(stream_.release_socket(), std::move(*admission))->run(std::move(request));
         return;
     }
 
@@ -250,7 +227,10 @@ void HttpSession::write_nothing() {
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
     response_.reset();
     if (ec) return;
-    if (keep_alive) return do_read();
+    if (keep_alive) {
+        answered_ = true;
+        return do_read();
+    }
     stream_.socket().shutdown(Socket::shutdown_send, ec);
 }
 

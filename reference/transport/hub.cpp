@@ -14,7 +14,8 @@ Hub::Hub(boost::asio::io_context& ioc, core::Relay& relay, Logger const& log, Tr
       options_(options),
       trace_(trace),
       held_(ioc, [this](core::Action const& action) { carry_out(action); }),
-      timer_(ioc) {}
+      timer_(ioc),
+      ceiling_(options.max_sockets, log) {}
 
 std::string Hub::describe(core::SocketId id) const {
     auto const* info = relay_.info(id);
@@ -55,6 +56,12 @@ void Hub::too_big(WebSocketSession& source, std::string const& reason) {
     if (trace_) trace_->closing(source.id(), core::close_code::too_big, reason);
     source.close(core::close_code::too_big, reason);
     // The official runtime ends such a socket without running the relay's close handler.
+    relay_.dropped(source.id());
+}
+
+void Hub::failed(WebSocketSession& source) {
+    log_.log(LogLevel::info, "closing " + describe(source.id()) + ": it broke RFC 6455");
+    // As for 1009: the official runtime ends such a socket without running the relay's close handler.
     relay_.dropped(source.id());
 }
 
@@ -185,8 +192,13 @@ void Hub::set_max_message_bytes(std::size_t bytes) {
 }
 
 std::optional<core::HttpReply> Hub::upgrade_refusal() {
-    if (!faults_) return std::nullopt;
-    return faults_->upgrade_refusal(faults::Clock::now());
+    if (faults_)
+        if (auto refusal = faults_->upgrade_refusal(faults::Clock::now())) return refusal;
+    return ceiling_.refusal();
+}
+
+std::shared_ptr<WebSocketSession> Hub::make_session(Socket&& socket, core::Admission admission) {
+    return ceiling_.track(new WebSocketSession(std::move(socket), *this, std::move(admission)));
 }
 
 void Hub::start_timer(core::StartTimerAction const& action) {

@@ -7,6 +7,7 @@
 #include "core/relay.hpp"
 #include "held_delivery.hpp"
 #include "logger.hpp"
+#include "socket_ceiling.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,6 +31,7 @@ struct TransportOptions {
     std::size_t max_message_bytes = 32 * 1024 * 1024;  // the official runtime's cap
     std::size_t max_queue_bytes = 8 * 1024 * 1024;     // per socket, before its senders are paused
     std::chrono::seconds handshake_timeout{30};        // opening and closing handshakes
+    std::size_t max_sockets = 0;                       // concurrent WebSockets (--max-sockets); 0: no ceiling
 };
 
 // How a socket ended: the peer's close frame, or the connection ending without one.
@@ -57,6 +59,8 @@ public:
     void received(WebSocketSession& source, core::Frame frame);
     // Closes `source` with 1009 for a message over the cap; the reason is the official runtime's.
     void too_big(WebSocketSession& source, std::string const& reason);
+    // `source` broke RFC 6455 and Beast is closing it: the core forgets it, with no cascade.
+    void failed(WebSocketSession& source);
     void closed(core::SocketId id, SocketEnd const& end);
 
     // Closes every socket with 1001 and calls `done` once all are gone.
@@ -77,8 +81,13 @@ public:
     void restart(bool reset);
     void set_max_message_bytes(std::size_t bytes);
     HeldDelivery& held() { return held_; }
-    // The answer to give a WebSocket upgrade instead of 101, while a fault refuses them.
+    // The answer to give a WebSocket upgrade instead of 101, while a fault refuses them or the
+    // socket ceiling is reached.
     std::optional<core::HttpReply> upgrade_refusal();
+    // A session for an admitted upgrade, counted against the ceiling until it is destroyed.
+    std::shared_ptr<WebSocketSession> make_session(Socket&& socket, core::Admission admission);
+    SocketCeiling const& ceiling() const { return ceiling_; }
+    std::size_t pending_timers() const { return timer_queue_.size(); }  // watchdog stages not yet due
 
 private:
     void execute(core::Actions const& actions, WebSocketSession* source);
@@ -103,6 +112,7 @@ private:
     boost::asio::steady_timer timer_;
     std::vector<WebSocketSession*> congested_;
     std::function<void()> on_shutdown_done_;
+    SocketCeiling ceiling_;
     bool stopping_ = false;
 };
 

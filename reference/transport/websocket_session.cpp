@@ -1,8 +1,9 @@
 #include "websocket_session.hpp"
 
-#include "core/extension_answer.hpp"
-
 #include "hub.hpp"
+#include "websocket_options.hpp"
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 
@@ -26,27 +27,10 @@ WebSocketSession::WebSocketSession(Socket&& socket, Hub& hub, core::Admission ad
       frames_(hub.options().max_message_bytes) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
-    // Every option below is visible on the wire; each matches the official relay: no idle pings and no
-    // idle close, permessage-deflate when the client offers it, one frame per message, and a message
-    // cap enforced as the runtime does (LIMIT-1): on frame headers as they arrive, and in on_read.
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = hub_.options().handshake_timeout;
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
-    ws_.set_option(timeouts);
-    // Beast negotiates; the answer is spelled as the official runtime spells it.
-    ws_.set_option(websocket::stream_base::decorator(
-        [this, offer = std::string(request[http::field::sec_websocket_extensions])](websocket::response_type& res) {
-            compressing_ = !res[http::field::sec_websocket_extensions].empty();
-            if (compressing_)
-                res.set(http::field::sec_websocket_extensions,
-                        relay::core::official_extension_answer(offer, res[http::field::sec_websocket_extensions]));
-        }));
-    websocket::permessage_deflate deflate;
-    deflate.server_enable = true;
-    ws_.set_option(deflate);
-    ws_.read_message_max(0);
-    ws_.auto_fragment(false);
+    set_relay_options(ws_, timeouts, std::string(request[http::field::sec_websocket_extensions]),
+                      [this](bool compressing) { compressing_ = compressing; });
     ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
 }
 
@@ -62,7 +46,10 @@ void WebSocketSession::on_accept(beast::error_code ec) {
         if (kind == websocket::frame_type::close) finish({});
     });
     ws_.next_layer().batched().on_sent = [weak = weak_from_this()] {
-        if (auto self = weak.lock(); self && !self->congested()) self->wake_waiters();
+        auto self = weak.lock();
+        if (!self) return;
+        self->notice_failure();
+        if (!self->congested()) self->wake_waiters();
     };
     ws_.next_layer().batched().on_received = [weak = weak_from_this()](boost::asio::const_buffer bytes) {
         if (auto self = weak.lock()) self->watch(bytes);
@@ -142,8 +129,27 @@ void WebSocketSession::close_too_big(std::string const& reason) {
     hub_.too_big(*this, reason);
 }
 
+// Beast fails a connection that breaks RFC 6455 by itself: it sends 1002 (1007 for invalid UTF-8)
+// and FIN, and the read ends only once the peer sends anything more or ends TCP. The official runtime
+// closes such a socket without running the relay's close handler (docs/protocol.md, "WebSocket-level
+// hostility"), so the core forgets it as soon as the close frame has left, with no cascade.
+void WebSocketSession::notice_failure() {
+    if (ws_.is_open() || closing()) return;
+    failed_ = true;
+    hub_.failed(*this);
+    // That wait has no deadline of its own: the closing handshake's timeout ends it, as for the
+    // relay's own closes.
+    auto deadline = std::make_shared<boost::asio::steady_timer>(ws_.get_executor(), hub_.options().handshake_timeout);
+    deadline->async_wait([weak = weak_from_this(), deadline](beast::error_code) {
+        auto self = weak.lock();
+        if (!self || self->finished_) return;
+        boost::system::error_code ignored;
+        self->ws_.next_layer().next_layer().close(ignored);
+    });
+}
+
 void WebSocketSession::send(core::Frame const& frame) {
-    if (finished_ || close_queued_) return;
+    if (finished_ || close_queued_ || !ws_.is_open()) return;  // nothing after Beast's own close frame
     // Uncompressed frames are framed here and gathered with the socket's other output; with
     // permessage-deflate, Beast compresses them one message at a time.
     if (!compressing_) return ws_.next_layer().batched().send_frame(frame.binary, frame.payload);
@@ -153,7 +159,7 @@ void WebSocketSession::send(core::Frame const& frame) {
 }
 
 void WebSocketSession::close(std::uint16_t code, std::string reason) {
-    if (finished_ || close_queued_) return;
+    if (closing()) return;
     close_queued_ = true;
     queue_.push_back(Outgoing{{}, websocket::close_reason(static_cast<websocket::close_code>(code), reason)});
     if (!writing_) do_write();

@@ -34,7 +34,7 @@ public:
     // Closes after the frames already queued; later sends are dropped.
     void close(std::uint16_t code, std::string reason);
     // A close frame is queued or sent, or the socket is gone: close() would do nothing.
-    bool closing() const { return close_queued_ || finished_; }
+    bool closing() const { return close_queued_ || finished_ || failed_; }
 
     // Fault injection: a TCP reset (SO_LINGER 0, then close), no close frame; the socket ends at once.
     void reset();
@@ -61,6 +61,7 @@ private:
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void on_close(boost::beast::error_code ec);
+    void notice_failure();
     void release_hold();
     void wake_waiters();
     void finish(boost::beast::error_code ec);
@@ -86,6 +87,7 @@ private:
     bool writing_ = false;
     bool close_queued_ = false;
     bool finished_ = false;
+    bool failed_ = false;  // Beast closed it for breaking RFC 6455 (1002, or 1007 for bad UTF-8)
     std::vector<std::weak_ptr<WebSocketSession>> waiters_;
 };
 

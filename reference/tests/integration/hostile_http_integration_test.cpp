@@ -5,11 +5,16 @@
 #include "raw_connection.hpp"
 #include "relay_process.hpp"
 #include "test_support.hpp"
+#include "tests/support/client_frame.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +42,26 @@ std::string const invalid_headers =
     "ERROR: The headers sent by your client are not valid.";
 std::string const internal_error =
     "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 21\r\n\r\nInternal Server Error";
+std::string const missing_key =
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 32\r\nContent-Type: text/plain\r\n\r\n"
+    "ERROR: Missing Sec-WebSocket-Key";
+std::string const bad_version =
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 56\r\nContent-Type: text/plain\r\n\r\n"
+    "ERROR: The requested WebSocket version is not supported.";
+std::string const upgrade_required =
+    "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 26\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\n"
+    "Expected WebSocket upgrade";
+std::string const switching = "HTTP/1.1 101 Switching Protocols\r\n";
+
+// An upgrade to /ws with these header lines after Host (each ending in CRLF), then `body`.
+std::string upgrade_with(std::string const& headers, std::string const& body = {}, std::string const& method = "GET") {
+    return method + " /ws?serverId=" + unique_id("handshake") + "&role=server HTTP/1.1\r\nHost: a\r\n" + headers +
+           "\r\n" + body;
+}
+std::string const upgrade_line = "Upgrade: websocket\r\n";
+std::string const connection_line = "Connection: Upgrade\r\n";
+std::string const version_line = "Sec-WebSocket-Version: 13\r\n";
+std::string const key_line = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
 
 // A request of exactly `total` bytes: GET /health with one header padded to size.
 std::string head_of(std::size_t total) {
@@ -219,4 +244,170 @@ TEST_F(HostileHttp, UpgradeOverHttp10Opens) {
                                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
                                  std::string("HTTP/1.1 101 Switching Protocols\r\n").size());
     EXPECT_EQ(answer, "HTTP/1.1 101 Switching Protocols\r\n");
+}
+
+TEST_F(HostileHttp, MissingOrEmptyKeyGets400ThenEnds) {
+    expect_answer_then_end(upgrade_with(upgrade_line + connection_line + version_line), missing_key);
+    expect_answer_then_end(upgrade_with(upgrade_line + connection_line + version_line + "Sec-WebSocket-Key: \r\n"),
+                           missing_key);
+    expect_answer_then_end(upgrade_with(upgrade_line + connection_line + version_line + "Sec-WebSocket-Key:    \r\n"),
+                           missing_key);
+}
+
+TEST_F(HostileHttp, BadOrMissingVersionGets400ThenEnds) {
+    for (std::string version : {"", "8", "14", "13, 8", "0013"})
+        expect_answer_then_end(upgrade_with(upgrade_line + connection_line + "Sec-WebSocket-Version: " + version +
+                                            "\r\n" + key_line),
+                               bad_version);
+    expect_answer_then_end(upgrade_with(upgrade_line + connection_line + key_line), bad_version);
+    expect_answer_then_end(upgrade_with(upgrade_line), bad_version);  // the version is checked before the key
+}
+
+TEST_F(HostileHttp, UpgradeOtherThanWebsocketGets426AndKeepsTheConnection) {
+    expect_answer_then_keep(upgrade_with(connection_line + version_line + key_line), upgrade_required);
+    expect_answer_then_keep(upgrade_with("Upgrade: foo\r\n" + connection_line + version_line + key_line),
+                            upgrade_required);
+    expect_answer_then_keep(upgrade_with("Upgrade: websocket, foo\r\n" + connection_line + version_line + key_line),
+                            upgrade_required);
+}
+
+// As the runtime does: the Upgrade value in any case, no Connection token, and any key the size of a
+// real one (16 bytes in base64, 24 characters) open the WebSocket.
+TEST_F(HostileHttp, LenientHandshakesOpen) {
+    for (std::string const& headers :
+         {"Upgrade: WebSocket\r\n" + connection_line + version_line + key_line, upgrade_line + version_line + key_line,
+          upgrade_line + "Connection: keep-alive\r\n" + version_line + key_line,
+          upgrade_line + "Connection: close\r\n" + version_line + key_line,
+          upgrade_line + connection_line + version_line + "Sec-WebSocket-Key: not a key!\r\n",
+          upgrade_line + connection_line + version_line + "Sec-WebSocket-Key: MTIzNDU2Nzg=\r\n"}) {
+        RawConnection c(relay.port());
+        EXPECT_EQ(exchange(c, upgrade_with(headers), switching.size()), switching) << headers;
+    }
+}
+
+// The runtime opens these too; Beast 1.81 refuses a key longer than 24 characters with its own 400
+// (a documented difference: a real key is always 24).
+TEST_F(HostileHttp, KeyLongerThan24CharactersGets400ThenEnds) {
+    RawConnection c(relay.port());
+    auto const answer = exchange(c, upgrade_with(upgrade_line + connection_line + version_line +
+                                                 "Sec-WebSocket-Key: " + std::string(25, 'A') + "\r\n"),
+                                 std::string("HTTP/1.1 400 ").size());
+    EXPECT_EQ(answer, "HTTP/1.1 400 ");
+    c.receive(4096);  // the rest of Beast's answer, then the end
+    EXPECT_TRUE(c.ended());
+}
+
+TEST_F(HostileHttp, BodyOnWsWithoutUpgradeIsReadAndDropped) {
+    auto const ws = "/ws?serverId=a&role=server HTTP/1.1\r\nHost: a\r\n";
+    expect_answer_then_keep(std::string("GET ") + ws + "Content-Length: 5\r\n\r\nhello", upgrade_required);
+    expect_answer_then_keep(std::string("POST ") + ws + "Content-Length: 5\r\n\r\nhello", upgrade_required);
+    expect_answer_then_keep(std::string("GET ") + ws + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                            upgrade_required);
+    expect_answer_then_keep("GET /ws HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+                            "HTTP/1.1 400 Bad Request\r\nContent-Length: 26\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\n"
+                            "Missing serverId parameter");
+}
+
+// The runtime reads no body on an upgrade: what follows the head is the WebSocket's, so `hello` is
+// taken for a frame (and closed 1002). The reference relay reads the body as HTTP and drops it before
+// the 101 (a documented difference): the WebSocket then works.
+TEST_F(HostileHttp, BodyOnAnUpgradeIsDroppedBeforeThe101) {
+    RawConnection c(relay.port());
+    EXPECT_EQ(exchange(c, upgrade_with(upgrade_line + connection_line + version_line + key_line + "Content-Length: 5\r\n",
+                                       "hello"),
+                       switching.size()),
+              switching);
+    c.receive(1000, std::chrono::milliseconds(200));  // the rest of the 101's head
+    c.send(client_frame_header(9, 2) + "pp");
+    EXPECT_EQ(c.receive(4), "\x8a\x02pp");
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// A connection watched until the relay ends it; `drip`, if any, is sent a byte a second meanwhile.
+struct Watched {
+    Watched(std::string name, unsigned short port, std::string drip = {})
+        : name(std::move(name)), connection(std::make_unique<RawConnection>(port)), drip(std::move(drip)) {}
+
+    std::string name;
+    std::unique_ptr<RawConnection> connection;
+    std::string drip;
+    Clock::time_point since = Clock::now();
+    std::string received;
+    std::optional<double> ended_after;  // seconds from `since`
+};
+
+// Watches every connection until each has ended or `limit` passed.
+void watch(std::vector<Watched>& watched, std::chrono::seconds limit) {
+    auto const start = Clock::now();
+    auto next_drip = start;
+    std::size_t dripped = 0;
+    while (Clock::now() - start < limit) {
+        bool drip_now = Clock::now() >= next_drip;
+        if (drip_now) next_drip += std::chrono::seconds(1);
+        bool open = false;
+        for (auto& w : watched) {
+            if (w.ended_after) continue;
+            if (drip_now && !w.drip.empty()) w.connection->send(std::string(1, w.drip[dripped % w.drip.size()]));
+            w.received += w.connection->receive(4096, std::chrono::milliseconds(20));
+            if (w.connection->ended())
+                w.ended_after = std::chrono::duration<double>(Clock::now() - w.since).count();
+            else
+                open = true;
+        }
+        if (drip_now) ++dripped;
+        if (!open) return;
+    }
+}
+
+// Ended without a word, `deadline` seconds after `since`, give or take what a loaded machine adds.
+void expect_ended_silently(Watched const& w, double deadline) {
+    std::cout << std::fixed << std::setprecision(2) << "deadline " << deadline << " s: " << w.name << ": ";
+    if (w.ended_after)
+        std::cout << "ended after " << *w.ended_after << " s\n";
+    else
+        std::cout << "still open\n";
+    EXPECT_EQ(w.received, "") << w.name;
+    ASSERT_TRUE(w.ended_after) << w.name << ": still open";
+    EXPECT_GE(*w.ended_after, deadline - 0.5) << w.name;
+    EXPECT_LE(*w.ended_after, deadline + 4) << w.name;
+}
+}  // namespace
+
+// As the runtime: a connection's first request must be in within 15 s of the connection, whatever
+// arrives meanwhile; then it ends without an answer. The runtime waits for a body without end; the
+// reference relay gives it the same 15 s (a documented difference).
+TEST_F(HostileHttp, FirstRequestNotInWithin15sEndsSilently) {
+    std::vector<Watched> watched;
+    auto add = [&](std::string name, std::string first, std::string drip = {}) {
+        watched.emplace_back(std::move(name), relay.port(), std::move(drip));
+        if (!first.empty()) watched.back().connection->send(first);
+    };
+    add("never sends anything", "");
+    add("head never finished", "GET /health HTTP/1.1\r\nHost: a\r\n");
+    add("a header dribbled a byte a second", "GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: ", "a");
+    add("the request line dribbled", "GET /health?", "a");
+    add("header lines dribbled", "GET /health HTTP/1.1\r\nHost: a\r\n", "X-A: b\r\n");
+    add("body never sent", "POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    add("upgrade body never sent",
+        upgrade_with(upgrade_line + connection_line + version_line + key_line + "Content-Length: 5\r\n"));
+    watch(watched, std::chrono::seconds(22));
+    for (auto const& w : watched) expect_ended_silently(w, 15);
+}
+
+// Between requests a kept connection may idle 5 s; a later request then has 15 s from its first byte.
+TEST_F(HostileHttp, KeptConnectionIdles5sAndALaterHeadHas15s) {
+    std::vector<Watched> watched;
+    for (std::string name : {"idle after an answer", "a later request dribbled"}) {
+        watched.emplace_back(name, relay.port());
+        EXPECT_EQ(exchange(*watched.back().connection, health, ok.size()), ok);
+        watched.back().since = Clock::now();
+    }
+    auto& later = watched.back();
+    later.connection->send("GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+    later.drip = "a";
+    watch(watched, std::chrono::seconds(22));
+    expect_ended_silently(watched.front(), 5);
+    expect_ended_silently(later, 15);
 }
