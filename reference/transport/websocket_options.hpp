@@ -13,18 +13,16 @@
 
 namespace relay::transport {
 
-// Every option below is visible on the wire; each matches the official relay: no idle pings and no
-// idle close, permessage-deflate when the client offers it, its answer spelled as the official runtime
-// spells it, one frame per message, and no Beast message cap: the cap is enforced as the runtime
-// does (LIMIT-1), on frame headers as they arrive and in the session's reads. `on_answer` hears
+// Every option below is visible on the wire; each matches the official relay: permessage-deflate
+// when the client offers it, its answer spelled as the official runtime spells it, one frame per
+// message, and no Beast message cap: the cap is enforced as the runtime does (LIMIT-1), on frame
+// headers as they arrive and in the session's reads. The timeouts are the caller's. `on_answer` hears
 // whether compression was agreed, before the 101 leaves.
 template <class Stream, class OnAnswer>
 void set_relay_options(boost::beast::websocket::stream<Stream>& ws, boost::beast::websocket::stream_base::timeout timeouts,
                        std::string offer, OnAnswer on_answer) {
     namespace websocket = boost::beast::websocket;
     namespace http = boost::beast::http;
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     ws.set_option(websocket::stream_base::decorator(
         [offer = std::move(offer), on_answer = std::move(on_answer)](websocket::response_type& res) {

@@ -27,8 +27,11 @@ WebSocketSession::WebSocketSession(Socket&& socket, Hub& hub, core::Admission ad
       frames_(hub.options().max_message_bytes) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
+    // Like the official relay's: no idle pings and no idle close (LIMIT-2).
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = hub_.options().handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     set_relay_options(ws_, timeouts, std::string(request[http::field::sec_websocket_extensions]),
                       [this](bool compressing) { compressing_ = compressing; });
     ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));

@@ -53,6 +53,8 @@ public:
     void accept(std::string const& offer) {
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = websocket::stream_base::none();
+        timeouts.idle_timeout = websocket::stream_base::none();
+        timeouts.keep_alive_pings = false;
         relay::transport::set_relay_options(ws_, timeouts, offer, [this](bool compressing) { compressing_ = compressing; });
         ws_.async_accept(upgrade_request(offer), [this](beast::error_code ec) {
             if (!ec) read();
