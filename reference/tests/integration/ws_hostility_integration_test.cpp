@@ -86,17 +86,23 @@ class WsHostility : public ::testing::Test {
 protected:
     RelayProcess relay;
 
+    // A session with its control and data socket, client A (raw, the offender) and client B on one id.
+    void open_with_raw_client(Sessions& s, RawConnection& a) {
+        s.open_control();
+        s.open_data();
+        ASSERT_TRUE(a.upgrade(v2(s.id, "role=client&connectionId=c1")));
+        EXPECT_EQ(s.control->next_text(), R"({"type":"connected","connectionId":"c1"})");
+        s.open_client(s.b);
+    }
+
     // Client A is the offender, raw; after `bytes` it gets a close frame with `code` and the relay
     // ends the connection, while control, data socket, client B and the other session carry on.
     void expect_client_closed(Case const& c, unsigned code) {
         SCOPED_TRACE(c.name);
         Sessions s(relay.port());
-        s.open_control();
-        s.open_data();
         RawConnection a(relay.port());
-        ASSERT_TRUE(a.upgrade(v2(s.id, "role=client&connectionId=c1")));
-        EXPECT_EQ(s.control->next_text(), R"({"type":"connected","connectionId":"c1"})");
-        s.open_client(s.b);
+        open_with_raw_client(s, a);
+        if (HasFatalFailure()) return;
         s.open_other();
         a.send(c.bytes);
         EXPECT_EQ(a.close_code(), code);
@@ -195,12 +201,9 @@ TEST_F(WsHostility, CloseFramesWithValidCodesAreAnswered) {
     for (unsigned code : {1000u, 1001u, 3000u, 4999u}) {
         SCOPED_TRACE(code);
         Sessions s(relay.port());
-        s.open_control();
-        s.open_data();
         RawConnection a(relay.port());
-        ASSERT_TRUE(a.upgrade(v2(s.id, "role=client&connectionId=c1")));
-        EXPECT_EQ(s.control->next_text(), R"({"type":"connected","connectionId":"c1"})");
-        s.open_client(s.b);
+        open_with_raw_client(s, a);
+        if (HasFatalFailure()) return;
         a.send(close_frame(code));
         EXPECT_EQ(a.close_code(), code);
         s.expect_b_and_data_forward();
@@ -238,12 +241,9 @@ TEST_F(WsHostility, MessageThatNeverFinishesHoldsOnlyItsSender) {
                                            {"payload never sent", frame_header(fin | text, 100) + "0123456789"}}) {
         SCOPED_TRACE(c.name);
         Sessions s(relay.port());
-        s.open_control();
-        s.open_data();
         RawConnection a(relay.port());
-        ASSERT_TRUE(a.upgrade(v2(s.id, "role=client&connectionId=c1")));
-        EXPECT_EQ(s.control->next_text(), R"({"type":"connected","connectionId":"c1"})");
-        s.open_client(s.b);
+        open_with_raw_client(s, a);
+        if (HasFatalFailure()) return;
         s.open_other();
         a.send(c.bytes);
         s.expect_b_and_data_forward();
