@@ -1,5 +1,7 @@
 #include "interpreter/event_matching.hpp"
 
+#include "matcher/msgpack.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -43,6 +45,11 @@ MatchResult match_frame(FrameMatcher const& f, WireEvent const& e, matcher::Vari
         auto parsed = Json::parse(e.payload, nullptr, false);
         if (parsed.is_discarded()) return no("the frame is not JSON");
         return matcher::match(*f.json, parsed, f.subset, vars);
+    }
+    if (f.msgpack) {
+        auto decoded = matcher::msgpack_value(e.payload);
+        if (!decoded) return no("the frame is not MessagePack of a JSON value");
+        return matcher::match(*f.msgpack, *decoded, f.subset, vars);
     }
     return yes();
 }
@@ -122,6 +129,7 @@ std::string describe(EventMatcher const& expected, std::uint32_t wait_ms) {
     if (f.binary) out += " " + hex(*f.binary, 64);
     if (f.text) out += " " + matcher::describe(*f.text);
     if (f.json) out += std::string(" with JSON ") + (f.subset ? "containing " : "") + matcher::describe(*f.json);
+    if (f.msgpack) out += std::string(" with MessagePack ") + (f.subset ? "containing " : "") + matcher::describe(*f.msgpack);
     return out;
 }
 
