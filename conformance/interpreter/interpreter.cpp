@@ -366,7 +366,7 @@ private:
     }
 
     net::awaitable<void> http(HttpStep const& step) {
-        auto const path = step.path + (step.query ? "?" + matcher::substitute(*step.query, vars_) : "");
+        auto const path = matcher::substitute(step.path, vars_) + (step.query ? "?" + matcher::substitute(*step.query, vars_) : "");
         log("http", "out", "http", step.method + " " + path);
         auto const began = Clock::now();
         auto response = co_await client::http_exchange(settings_.endpoint, step.method, path, substituted(step.headers),

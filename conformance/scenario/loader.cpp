@@ -332,6 +332,12 @@ private:
             s.substitute = false;
             ++payloads;
         }
+        if (j.contains("text_hex")) {  // a text frame with exactly these bytes, valid UTF-8 or not
+            s.payload = hex_decode(j.at("text_hex").get<std::string>());
+            s.type = FrameType::text;
+            s.substitute = false;
+            ++payloads;
+        }
         if (j.contains("fill")) {
             auto const& f = j.at("fill");
             s.payload.assign(f.at("size").get<std::size_t>(), char(f.value("byte", 120)));
@@ -339,7 +345,7 @@ private:
             s.substitute = false;
             ++payloads;
         }
-        if (payloads != 1) problems_.add(where(i), pointer(i), "a send step needs exactly one of text, json, msgpack, binary_hex, fill");
+        if (payloads != 1) problems_.add(where(i), pointer(i), "a send step needs exactly one of text, json, msgpack, binary_hex, text_hex, fill");
         return s;
     }
 

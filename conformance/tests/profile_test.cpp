@@ -201,7 +201,7 @@ TEST(Profile, MsgpackStepsAndMatchersLoad) {
                                   {"send": "a", "msgpack": "${t}"}])"),
               "");
     auto message = complaint_under(Profile::paseo(), "T-1", sockets, R"([{"open": "a"}, {"send": "a", "msgpack": 1, "text": "x"}])");
-    EXPECT_NE(message.find("exactly one of text, json, msgpack, binary_hex, fill"), std::string::npos) << message;
+    EXPECT_NE(message.find("exactly one of text, json, msgpack, binary_hex, text_hex, fill"), std::string::npos) << message;
     message = complaint_under(Profile::paseo(), "T-1", sockets, R"([{"open": "a"}, {"expect": "a", "frame": {"msgpack": 1, "type": "text"}}])");
     EXPECT_NE(message.find("msgpack implies a binary frame"), std::string::npos) << message;
     message = complaint_under(Profile::paseo(), "T-1", sockets, R"([{"open": "a"}, {"expect": "a", "frame": {"msgpack": 1, "json": 1}}])");

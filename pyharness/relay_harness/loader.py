@@ -15,7 +15,7 @@ from .patterns import pattern_problems
 from .profile import PASEO, Profile
 
 ACTIONS = ("open", "send", "expect", "close", "drop", "http")
-SEND_PAYLOADS = ("text", "json", "msgpack", "binary_hex", "fill")
+SEND_PAYLOADS = ("text", "json", "msgpack", "binary_hex", "text_hex", "fill")
 SOCKET_ADDRESS = ("query", "path", "headers")  # a socket's keys every profile takes
 EVENT_KINDS = ("frame", "close", "ended", "nothing", "one_of")
 DEFAULT_FILL_BYTE = 120  # "x"; the format leaves the default open
@@ -338,6 +338,8 @@ def _build_send(raw: dict) -> model.SendStep:
         return model.SendStep(raw["send"], "binary", b"", msgpack=True, json_value=raw["msgpack"], repeat=repeat)
     if "binary_hex" in raw:
         return model.SendStep(raw["send"], "binary", bytes.fromhex(raw["binary_hex"]), repeat=repeat)
+    if "text_hex" in raw:  # a text frame with exactly these bytes, valid UTF-8 or not
+        return model.SendStep(raw["send"], "text", bytes.fromhex(raw["text_hex"]), repeat=repeat)
     fill = raw["fill"]
     payload = bytes([fill.get("byte", DEFAULT_FILL_BYTE)]) * fill["size"]
     # A text fill is printable ASCII, so it is valid UTF-8 and never contains "${".

@@ -109,8 +109,9 @@ _UNRESERVED = "-_.!~*'()"  # what encodeURIComponent leaves as it is, besides le
 
 
 def fresh_variables(profile: Profile, scenario_id: str) -> dict[str, Any]:
-    """A fresh value for each of the profile's variables: the scenario id, a dash and random hex."""
-    return {name: f"{scenario_id}-{secrets.token_hex(8)}" for name in profile.variables}
+    """A fresh value for each of the profile's variables: the scenario id, a dash and 8 random hex digits
+    (as the C++ runner: a scenario may depend on the length, e.g. an exact frame size)."""
+    return {name: f"{scenario_id}-{secrets.token_hex(4)}" for name in profile.variables}
 
 
 def _read_json(path: Path) -> Any:

@@ -4,6 +4,7 @@ field; an unknown name lists the known ones; sockets expand to request targets a
 scenarios are held to the profile's socket fields and requirement ids."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_fresh_variables_are_unique_per_run():
     lf = Profile("lf", "LF", None, "^LF-[0-9]+$", None, ("alice", "bob"))
     one, two = fresh_variables(lf, "s"), fresh_variables(lf, "s")
     assert one["alice"] != one["bob"] and one["alice"] != two["alice"]
-    assert one["alice"].startswith("s-")
+    assert re.fullmatch("s-[0-9a-f]{8}", one["alice"]), one
 
 
 def _load(tmp_path, schema, profile, requirement, sockets, steps):
@@ -127,6 +128,6 @@ def test_msgpack_steps_and_matchers_load(tmp_path, schema):
              {"expect": "a", "frame": {"msgpack": {"type": {"$capture": "t"}}, "subset": True}}]
     assert _load(tmp_path, schema, PASEO, "T-1", sockets, steps) == ""
     problem = _load(tmp_path, schema, PASEO, "T-1", sockets, [{"open": "a"}, {"send": "a", "msgpack": 1, "text": "x"}])
-    assert "a send needs exactly one of text, json, msgpack, binary_hex, fill" in problem
+    assert "a send needs exactly one of text, json, msgpack, binary_hex, text_hex, fill" in problem
     problem = _load(tmp_path, schema, PASEO, "T-1", sockets, [{"open": "a"}, {"expect": "a", "frame": {"msgpack": 1, "type": "text"}}])
     assert "/frame/type: text contradicts msgpack, which implies binary" in problem

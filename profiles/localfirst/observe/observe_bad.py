@@ -77,7 +77,70 @@ async def run_case(name, payload):
         show("probe: alice sends a valid Join d1", await drain(alice, 0.5))
 
 
+async def shared_pair(r):
+    """alice and bob, both in d1 and introduced (drained): the start of the documentIds experiments."""
+    alice = await connect(r, "/introduction/alice")
+    bob = await connect(r, "/introduction/bob")
+    await alice.send(join(["d1"]))
+    await asyncio.sleep(0.1)
+    await bob.send(join(["d1"]))
+    await drain(alice, 0.3)
+    await drain(bob, 0.3)
+    return alice, bob
+
+
+async def join_no_document_ids_while_sharing(r):
+    """A Join without documentIds from a peer that shares d1: ignored, or taken as a Join?"""
+    alice, bob = await shared_pair(r)
+    await alice.send(mp_pack({"type": "Join"}))
+    show("alice", await drain(alice, 0.4))
+    show("bob", await drain(bob, 0.3))
+
+
+async def both_join_no_document_ids(r):
+    """alice and bob, sharing nothing, each send a Join without documentIds: are they introduced?"""
+    alice = await connect(r, "/introduction/alice")
+    bob = await connect(r, "/introduction/bob")
+    await alice.send(mp_pack({"type": "Join"}))
+    await asyncio.sleep(0.1)
+    await bob.send(mp_pack({"type": "Join"}))
+    show("alice", await drain(alice, 0.4))
+    show("bob", await drain(bob, 0.3))
+
+
+async def join_nested_array(r):
+    """alice joins [["d1"]], bob joins ["d1"]: is the nested array flattened?"""
+    alice = await connect(r, "/introduction/alice")
+    bob = await connect(r, "/introduction/bob")
+    await alice.send(mp_pack({"type": "Join", "documentIds": [["d1"]]}))
+    await asyncio.sleep(0.1)
+    await bob.send(join(["d1"]))
+    show("alice", await drain(alice, 0.4))
+    show("bob", await drain(bob, 0.3))
+
+
+async def join_equal_maps(r):
+    """alice and bob both join [{"x": 1}]: do equal maps match?"""
+    alice = await connect(r, "/introduction/alice")
+    bob = await connect(r, "/introduction/bob")
+    await alice.send(mp_pack({"type": "Join", "documentIds": [{"x": 1}]}))
+    await asyncio.sleep(0.1)
+    await bob.send(mp_pack({"type": "Join", "documentIds": [{"x": 1}]}))
+    show("alice", await drain(alice, 0.4))
+    show("bob", await drain(bob, 0.3))
+
+
+EXPERIMENTS = [join_no_document_ids_while_sharing, both_join_no_document_ids, join_nested_array, join_equal_maps]
+
+
 async def main(names):
+    for exp in EXPERIMENTS:
+        if names and exp.__name__ not in names:
+            continue
+        print(f"\n== {exp.__name__}: {exp.__doc__.strip()}", flush=True)
+        with relay() as r:
+            await exp(r)
+            log("relay alive:", r.alive())
     for name, payload in CASES.items():
         if names and name not in names:
             continue
