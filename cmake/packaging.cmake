@@ -32,6 +32,19 @@ install(DIRECTORY docs/ DESTINATION ${relay_doc}/docs)
 install(FILES ci/expectations/README.md DESTINATION ${relay_doc}/ci/expectations)
 install(FILES ci/github-actions.yml ci/gitlab-ci.yml DESTINATION ${relay_doc}/ci)
 
+# The relay as a system service (deploy/systemd/): the unit where Debian's packages keep theirs, and
+# its options in /etc/default as a conffile, so dpkg keeps an administrator's edits on upgrade. In the
+# package only: both paths lie outside any prefix `cmake --install` is given.
+install(FILES deploy/systemd/reference-relay.service DESTINATION /lib/systemd/system
+  COMPONENT service EXCLUDE_FROM_ALL)
+install(FILES deploy/systemd/reference-relay.default DESTINATION /etc/default RENAME reference-relay
+  COMPONENT service EXCLUDE_FROM_ALL)
+file(WRITE ${PROJECT_BINARY_DIR}/conffiles "/etc/default/reference-relay\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/conffiles)
+# Components only so that `cmake --install` can leave the service out; the package holds them all.
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+
 # Installing and packaging take the two binaries only: `cpack` would otherwise build every test first,
 # which triples the build of the GitHub action and the GitLab template (action.yml, ci/gitlab-ci.yml).
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)

@@ -1,6 +1,7 @@
 // relay-conformance: replays the scenario library against a Paseo relay and reports, requirement by
 // requirement, where it differs from the official relay; also drives load (bench).
 #include "bench/bench.hpp"
+#include "bench/compare.hpp"
 #include "client/tls.hpp"
 #include "relay_launcher.hpp"
 #include "reporters/console_report.hpp"
@@ -442,13 +443,22 @@ int main(int argc, char** argv) {
                      "Examples:\n  relay-conformance list --tag v2 --coverage\n  relay-conformance list --profile localfirst --coverage");
 
     bench::BenchOptions bench_options;
-    int bench_relay_pid = 0, bench_cpu = -1;
+    bench::CompareOptions compare_options;
+    std::vector<int> bench_relay_pids;
+    int bench_cpu = -1;
     auto* bench_cmd = app.add_subcommand("bench", "Drive load through a v2 relay and measure it");
     bench_cmd->description(
         "Opens real control, data and client sockets and drives one of the scenarios the official load tool knows:\n"
         "idle (open and hold), sustained (paced frames both ways), reconnect (pairs closing and reopening), fanout\n"
-        "(several clients per connection id). Prints a summary; --json writes every figure.");
-    bench_cmd->add_option("--url", bench_options.url, "The relay, ws://HOST:PORT")->required();
+        "(several clients per connection id). Prints a summary; --json writes every figure.\n"
+        "With --compare, runs the same load against several relays, alternating their order round after round, and\n"
+        "prints each figure's median per relay side by side with its ratio to the first relay's.");
+    bench_cmd->add_option("--url", bench_options.url, "The relay, ws://HOST:PORT (with --compare: the first relay)");
+    auto* compare_option = bench_cmd->add_option("--compare", compare_options.urls, "Also bench these relays, ws://HOST:PORT ..., and compare them");
+    bench_cmd->add_option("--rounds", compare_options.rounds, "With --compare: runs per relay; the table gives each figure's median")
+        ->needs(compare_option)
+        ->check(CLI::Range(1u, 100u))
+        ->capture_default_str();
     bench_cmd->add_option("--scenario", bench_options.scenario, "idle, sustained, reconnect or fanout")->capture_default_str();
     bench_cmd->add_option("--pairs", bench_options.pairs, "Data+client socket pairs")->capture_default_str();
     bench_cmd->add_option("--rate", bench_options.rate, "Frames/s per socket and direction")->capture_default_str();
@@ -460,12 +470,16 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--batch", bench_options.batch, "Connection attempts in flight at once")->capture_default_str();
     bench_cmd->add_option("--open-timeout", bench_options.open_timeout, "Seconds a socket may take to open before it counts as failed")
         ->capture_default_str();
-    bench_cmd->add_option("--relay-pid", bench_relay_pid, "Sample this process's CPU and RSS from /proc");
+    bench_cmd->add_option("--relay-pid", bench_relay_pids,
+                          "Sample this process's CPU and RSS from /proc (with --compare: one per relay, in order, 0 for none)");
     bench_cmd->add_option("--cpu", bench_cpu, "Pin the bench to this core");
     bench_cmd->add_option("--json", bench_options.json_path, "Write the JSON figures here (- for stdout)");
-    bench_cmd->footer("Exit codes: 0 the bench ran (whatever the figures), 2 it could not.\n"
-                      "Example:\n  taskset -c 0 build/reference-relay --port 8787 &\n"
-                      "  relay-conformance bench --url ws://127.0.0.1:8787 --cpu 1 --relay-pid $! --pairs 100 --rate 1000");
+    bench_cmd->footer("Exit codes: 0 the bench ran (whatever the figures), 2 it could not (with --compare: against one relay or more).\n"
+                      "Examples:\n  taskset -c 0 build/reference-relay --port 8787 &\n"
+                      "  relay-conformance bench --url ws://127.0.0.1:8787 --cpu 1 --relay-pid $! --pairs 100 --rate 1000\n"
+                      "  build/reference-relay --port 8787 & A=$!; ./my-relay --port 9000 & B=$!\n"
+                      "  relay-conformance bench --compare ws://127.0.0.1:8787 ws://127.0.0.1:9000 --relay-pid $A --relay-pid $B \\\n"
+                      "      --rounds 3 --pairs 100 --rate 100 --json compare.json");
 
     RecordOptions record_options;
     auto* record_cmd = app.add_subcommand("record", "Record a relay's answers to a scenario file's actions as a new trace");
@@ -490,10 +504,19 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run(run_options);
     if (*list_cmd) return run(list_options);
     if (*record_cmd) return record(record_options);
-    if (bench_relay_pid > 0) bench_options.relay_pid = bench_relay_pid;
     if (bench_cpu >= 0) bench_options.cpu = bench_cpu;
     std::string error;
-    int const code = bench::run_bench(bench_options, std::cout, error);
-    if (code != 0) std::cerr << "relay-conformance bench: " << error << "\n";
+    int code = exit_usage;
+    if (!compare_options.urls.empty()) {
+        compare_options.bench = bench_options;
+        compare_options.relay_pids = bench_relay_pids;
+        code = bench::run_compare(compare_options, std::cout, std::cerr, error);
+    } else if (bench_options.url.empty() || bench_relay_pids.size() > 1) {
+        error = "give --url and at most one --relay-pid, or --compare URL...";
+    } else {
+        if (!bench_relay_pids.empty() && bench_relay_pids[0] > 0) bench_options.relay_pid = bench_relay_pids[0];
+        code = bench::run_bench(bench_options, std::cout, error);
+    }
+    if (!error.empty()) std::cerr << "relay-conformance bench: " << error << "\n";
     return code;
 }

@@ -59,7 +59,7 @@ std::string ws_url(net::ip::tcp::endpoint const& endpoint) {
 int main(int argc, char** argv) {
     CLI::App app{"reference-relay: a local Paseo relay (protocol v1 and v2) that behaves like the official one.\n"
                  "Prints its ws:// URL as the first line on stdout; logs (and --trace lines) go to stderr.\n"
-                 "SIGINT/SIGTERM close every WebSocket with 1001 \"Relay shutting down\" and exit 0."};
+                 "SIGINT/SIGTERM close every WebSocket with 1001 \"Relay shutting down\" (after --drain-seconds) and exit 0."};
     std::string host = "127.0.0.1";
     unsigned short port = 8787;
     std::string log_level = "info";
@@ -84,6 +84,14 @@ int main(int argc, char** argv) {
     app.add_option("--max-sockets", transport_options.max_sockets,
                    "At most this many WebSockets at once; further upgrades get 503 until one ends (0: no limit)")
         ->envname("RELAY_MAX_SOCKETS")
+        ->capture_default_str();
+    // The drain (docs/deploy.md): time for a load balancer polling /ready to take the relay out first.
+    unsigned drain_seconds = 0;
+    app.add_option("--drain-seconds", drain_seconds,
+                   "On SIGTERM/SIGINT, answer GET /ready with 503 but keep serving this long before closing every "
+                   "socket with 1001; a second signal ends the drain at once")
+        ->envname("RELAY_DRAIN_SECONDS")
+        ->check(CLI::Range(0u, 86'400u))
         ->capture_default_str();
     // The watchdog's delays (docs/protocol.md V2-WD-1, V2-WD-2); shorter ones make tests of it fast.
     core::RelayOptions relay_options;
@@ -205,11 +213,17 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // Caught from before the URL is printed: whoever read it may signal at once, and a signal with no
+    // wait yet is queued for the first async_wait below rather than ending the process.
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
     // The admin URL is the second line, written with the first: a reader that stops after the first
     // line may close the pipe, and a later write would then kill the relay.
     auto const admin_url = fault_injection ? fault_injection->admin_url() : std::nullopt;
     std::cout << ws_url(listener->local_endpoint()) + (admin_url ? "\n" + *admin_url : "") << std::endl;
-    if (admin_url) logger.log(transport::LogLevel::info, "fault injection: admin API at " + *admin_url);
+    if (admin_url) {
+        auto const what = fault_options.read_only ? "admin API (read-only) at " : "fault injection: admin API at ";
+        logger.log(transport::LogLevel::info, what + *admin_url);
+    }
     logger.log(transport::LogLevel::info, "open-file limit " + std::to_string(open_files) +
                                               ": about that many sockets at once (ulimit -Hn raises it)");
     if (core::RelayOptions const official; relay_options.watchdog_nudge != official.watchdog_nudge ||
@@ -221,11 +235,17 @@ int main(int argc, char** argv) {
                        std::to_string(official.watchdog_reset.count()) + ")");
     listener->run();
 
-    net::signal_set signals(ioc, SIGINT, SIGTERM);
     net::steady_timer shutdown_deadline(ioc);
-    signals.async_wait([&](boost::system::error_code, int signal) {
-        logger.log(transport::LogLevel::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                                                  ", closing every socket with 1001");
+    net::steady_timer drain(ioc);
+    auto signal_name = [](int signal) { return std::string(signal == SIGINT ? "SIGINT" : "SIGTERM"); };
+    auto shut_down = [&](std::string const& why) {
+        logger.log(transport::LogLevel::info, why + ", closing every socket with 1001");
+        drain.cancel();
+        // Later signals are ignored, to the end: Asio would restore the default action, which ends the
+        // process with 143, when `signals` is destroyed on the way out.
+        signals.clear();
+        std::signal(SIGINT, SIG_IGN);
+        std::signal(SIGTERM, SIG_IGN);
         listener->stop();
         if (fault_injection) fault_injection->stop();
         // Sessions still open are written as they were: the shutdown's closes are no part of them.
@@ -234,6 +254,20 @@ int main(int argc, char** argv) {
         shutdown_deadline.expires_after(std::chrono::seconds(3));
         shutdown_deadline.async_wait([&](boost::system::error_code) { ioc.stop(); });
         hub.shutdown([&] { ioc.stop(); });
+    };
+    signals.async_wait([&](boost::system::error_code, int signal) {
+        if (drain_seconds == 0) return shut_down("received " + signal_name(signal));
+        logger.log(transport::LogLevel::info, "received " + signal_name(signal) + ", draining for " +
+                                                  std::to_string(drain_seconds) +
+                                                  " s: /ready answers 503; SIGTERM again to stop at once");
+        hub.drain();
+        drain.expires_after(std::chrono::seconds(drain_seconds));
+        drain.async_wait([&](boost::system::error_code ec) {
+            if (!ec) shut_down("drained");
+        });
+        signals.async_wait([&](boost::system::error_code ec, int again) {
+            if (!ec) shut_down("received " + signal_name(again) + " again");
+        });
     });
     // One pass: wait for something to happen, handle everything that is ready, then send what the
     // pass queued, one system call per socket, and resume the reads that waited for the pass to end.

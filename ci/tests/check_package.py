@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The Debian package end to end, for CTest (label `package`): builds it with CPack, checks its metadata
-(every shared library the binaries load is a dependency), unpacks it into a fresh root and, from a folder
+(every shared library the binaries load is a dependency; /etc/default/reference-relay is a conffile), unpacks
+it into a fresh root, checks that the systemd unit starts the installed relay with options it accepts and, from a folder
 outside the repository, lists the library and runs all of it with the unpacked runner, which starts the
 unpacked reference relay itself. Nothing may come from the source tree: the runner must find its
 scenarios, schema and protocol.md beside itself.
@@ -20,6 +21,7 @@ INSTALLED = [
     "usr/share/relay-conformance/ci/gate.sh", "usr/share/relay-conformance/ci/report.schema.json",
     "usr/share/relay-conformance/ci/junit.xsd", "usr/share/doc/relay-conformance/README.md",
     "usr/share/doc/relay-conformance/docs/ci.md", "usr/share/doc/relay-conformance/ci/expectations/README.md",
+    "lib/systemd/system/reference-relay.service", "etc/default/reference-relay",
 ]
 
 
@@ -68,6 +70,8 @@ def check_metadata(deb, root):
         for library in needed_libraries(root / "usr/bin" / binary):
             check(owning_packages(library) & depends,
                   f"{binary} loads {library} (from {sorted(owning_packages(library))}), which Depends lacks: {sorted(depends)}")
+    conffiles = run(["dpkg-deb", "--info", deb, "conffiles"]).split()
+    check(conffiles == ["/etc/default/reference-relay"], f"conffiles are {conffiles}, not /etc/default/reference-relay")
     print(f"metadata: {fields['Package']} {fields['Version']} Depends: {fields['Depends']}")
 
 
@@ -87,6 +91,19 @@ def check_installed_runner(root, outside):
     print(f"installed runner: {summary[0]}")
 
 
+def check_service(root):
+    """The unit runs the installed relay with the installed options, which the relay accepts."""
+    unit = (root / "lib/systemd/system/reference-relay.service").read_text()
+    check(re.search(r"^ExecStart=/usr/bin/reference-relay$", unit, re.M), "the unit does not start /usr/bin/reference-relay")
+    check(re.search(r"^EnvironmentFile=-?/etc/default/reference-relay$", unit, re.M),
+          "the unit does not read /etc/default/reference-relay")
+    settings = dict(re.findall(r"^(RELAY_\w+)=(.*)$", (root / "etc/default/reference-relay").read_text(), re.M))
+    done = subprocess.run([root / "usr/bin/reference-relay", "--help"], capture_output=True, text=True, timeout=60,
+                          env={**settings, "PATH": "/usr/bin:/bin"})
+    check(done.returncode == 0, f"reference-relay --help with /etc/default/reference-relay exited {done.returncode}: {done.stderr}")
+    print(f"service: unit and options ({', '.join(sorted(settings))})")
+
+
 def main(cpack, build_dir):
     with tempfile.TemporaryDirectory(prefix="relay-conformance-package-") as tmp:
         tmp = pathlib.Path(tmp)
@@ -96,6 +113,7 @@ def main(cpack, build_dir):
         for path in INSTALLED:
             check((root / path).exists(), f"the package lacks /{path}")
         check_metadata(deb, root)
+        check_service(root)
         outside = tmp / "elsewhere"
         outside.mkdir()
         check_installed_runner(root, outside)

@@ -23,21 +23,12 @@ SCENARIOS = ROOT / "scenarios"
 PYHARNESS = ROOT / "pyharness"
 
 sys.path.insert(0, str(PYHARNESS))
+from relay_harness.loader import default_scenario_ids  # noqa: E402
 from relay_harness.relay_process import RelayProcess  # noqa: E402
 
 SCALE = "0.1"
 FAST_WATCHDOG = ["--watchdog-nudge-ms", "1000", "--watchdog-reset-ms", "500"]
 RUN_TIMEOUT_S = 60
-
-
-def default_selection() -> set[str]:
-    """Every scenario a run selects by default (those tagged long only when asked)."""
-    ids = set()
-    for path in SCENARIOS.rglob("*.json"):
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(document, dict) and "scenarios" in document and "section" in document:
-            ids |= {s["id"] for s in document["scenarios"] if "long" not in s.get("tags", [])}
-    return ids
 
 
 def cpp_command(url: str, report: Path) -> list[str]:
@@ -70,7 +61,7 @@ def test_the_library_passes_at_scale_0_1_in_seconds(fast_relay, command, tmp_pat
     assert done.returncode == 0, f"{output}\nrelay log:\n{fast_relay.stderr_tail()}"
     document = json.loads(report.read_text(encoding="utf-8"))
     verdicts = {entry["id"]: entry["verdict"] for entry in document["scenarios"]}
-    assert set(verdicts) == default_selection()
+    assert set(verdicts) == default_scenario_ids(SCENARIOS)
     assert set(verdicts.values()) == {"pass"}, verdicts
     assert any(id.startswith("v2-watchdog-") for id in verdicts)
     assert document["timing"]["time_scale"] == 0.1

@@ -48,7 +48,7 @@ struct Target {
 std::optional<Target> resolve(std::string const& url, net::io_context& ioc, std::string& error) {
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed || parsed->scheme() != "ws" || !parsed->has_port()) {
-        error = "--url must look like ws://127.0.0.1:8787 (the bench speaks plain ws:// only)";
+        error = "'" + url + "' is not a URL like ws://127.0.0.1:8787 (the bench speaks plain ws:// only)";
         return std::nullopt;
     }
     boost::system::error_code ec;
@@ -168,6 +168,8 @@ std::shared_ptr<BenchSocket> Bench::make_socket(std::size_t index, BenchSocket::
 void Bench::setup_finished() {
     setup_done_ = true;
     setup_end_ = Clock::now();
+    // With no socket open there is nothing to measure: the run ends now instead of after its duration.
+    if (opened_ == 0) return close_all();
     after_setup_();
 }
 
@@ -474,15 +476,15 @@ void print_summary(Json const& r, std::ostream& out) {
 
 }  // namespace
 
-int run_bench(BenchOptions const& options, std::ostream& out, std::string& error) {
+bool prepare(BenchOptions const& options, std::ostream& out, std::string& error) {
     static constexpr char const* scenarios[] = {"idle", "sustained", "reconnect", "fanout"};
     if (std::find(std::begin(scenarios), std::end(scenarios), options.scenario) == std::end(scenarios)) {
         error = "--scenario must be idle, sustained, reconnect or fanout";
-        return 2;
+        return false;
     }
     if (options.pairs == 0 || options.rate <= 0 || options.duration <= 0 || options.batch == 0 || options.open_timeout <= 0) {
         error = "--pairs, --rate, --duration, --batch and --open-timeout must be positive";
-        return 2;
+        return false;
     }
     if (options.cpu) {
         cpu_set_t set;
@@ -490,33 +492,50 @@ int run_bench(BenchOptions const& options, std::ostream& out, std::string& error
         CPU_SET(*options.cpu, &set);
         if (sched_setaffinity(0, sizeof set, &set) != 0) {
             error = "cannot pin to CPU " + std::to_string(*options.cpu) + ": " + std::strerror(errno);
-            return 2;
+            return false;
         }
     }
-    net::io_context resolver_ioc;
-    auto target = resolve(options.url, resolver_ioc, error);
-    if (!target) return 2;
     auto const clients = options.scenario == "fanout" ? options.fanout_clients : 1u;
     if (auto warning = raise_fd_limit(1 + std::size_t(options.pairs) * (1 + clients)); !warning.empty())
         out << "bench: " << warning << "\n";
+    return true;
+}
 
+bool check_url(std::string const& url, std::string& error) {
+    net::io_context resolver_ioc;
+    return resolve(url, resolver_ioc, error).has_value();
+}
+
+std::optional<Report> measure(BenchOptions const& options, std::string& error) {
+    net::io_context resolver_ioc;
+    auto target = resolve(options.url, resolver_ioc, error);
+    if (!target) return std::nullopt;
     Bench bench(options, *target);
     auto report = bench.run();
     if (report["sockets"]["opened"].get<std::size_t>() == 0) {
         error = "no socket could be opened at " + options.url + (report["errors"].empty() ? "" : ": " + report["errors"][0].get<std::string>());
-        return 2;
+        return std::nullopt;
     }
-    print_summary(report, out);
-    if (options.json_path == "-") {
+    return report;
+}
+
+bool write_report(Report const& report, std::string const& path, std::string& error) {
+    if (path == "-") {
         std::cout << report.dump(2) << "\n";
-    } else if (!options.json_path.empty()) {
-        std::ofstream file(options.json_path);
-        file << report.dump(2) << "\n";
-        if (!file) {
-            error = "cannot write " + options.json_path;
-            return 2;
-        }
+        return true;
     }
+    std::ofstream file(path);
+    file << report.dump(2) << "\n";
+    if (!file) error = "cannot write " + path;
+    return bool(file);
+}
+
+int run_bench(BenchOptions const& options, std::ostream& out, std::string& error) {
+    if (!prepare(options, out, error)) return 2;
+    auto report = measure(options, error);
+    if (!report) return 2;
+    print_summary(*report, out);
+    if (!options.json_path.empty() && !write_report(*report, options.json_path, error)) return 2;
     return 0;
 }
 

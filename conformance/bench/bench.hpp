@@ -2,6 +2,8 @@
 // the scenarios users of the official load tool know (idle, sustained, reconnect, fanout).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -27,6 +29,23 @@ struct BenchOptions {
     std::string json_path;                // also write the JSON report here ("-": stdout)
     double drain_timeout = 5;             // seconds to wait for in-flight frames at the end
 };
+
+// One run's figures, as --json writes them.
+using Report = nlohmann::ordered_json;
+
+// Checks the options, pins the bench to --cpu and raises its open-file limit (saying on `out` if the
+// limit falls short); false, and `error` says why, if the bench cannot run with them.
+bool prepare(BenchOptions const& options, std::ostream& out, std::string& error);
+
+// Checks that `url` is a ws:// URL whose host resolves; false, and `error` says why, if not.
+bool check_url(std::string const& url, std::string& error);
+
+// One run against options.url, after prepare(); nullopt, and `error` says why, if no socket could be
+// opened (bad URL, relay unreachable).
+std::optional<Report> measure(BenchOptions const& options, std::string& error);
+
+// Writes `report` to `path` ("-": stdout); false, and `error` says why, if it cannot.
+bool write_report(Report const& report, std::string const& path, std::string& error);
 
 // Runs one bench and prints a readable summary to `out`. Returns 0 if it ran (whatever the figures),
 // 2 if it could not (bad URL, relay unreachable, options out of range); `error` says why.

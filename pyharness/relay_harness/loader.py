@@ -39,6 +39,16 @@ def scenario_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.json") if is_scenario_file(p))
 
 
+def default_scenario_ids(directory: Path) -> set[str]:
+    """The ids of every scenario a run selects by default: all but those tagged long (run only when asked)."""
+    ids = set()
+    for path in scenario_files(directory):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict) and "scenarios" in document and "section" in document:
+            ids |= {s["id"] for s in document["scenarios"] if "long" not in s.get("tags", [])}
+    return ids
+
+
 def is_scenario_file(path: Path) -> bool:
     """Schemas and the shared test vectors live with the scenarios but are not scenario files."""
     return path.suffix == ".json" and not path.name.endswith((".schema.json", "-vectors.json"))

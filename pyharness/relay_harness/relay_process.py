@@ -67,23 +67,30 @@ def stop(process: subprocess.Popen) -> int:
     return process.returncode
 
 
-def first_line(process: subprocess.Popen, timeout_s: float = START_TIMEOUT_S) -> str:
-    """The ws:// URL a child announces as its first stdout line (the reference relay, the latency
-    proxy); gives up at the deadline or when the process exits."""
+def stdout_lines(process: subprocess.Popen, count: int, timeout_s: float = START_TIMEOUT_S) -> list[str]:
+    """The first `count` lines a child prints (the reference relay: its ws:// URL, then with --admin-port
+    its admin URL); gives up at the deadline or when the process exits."""
     deadline = time.monotonic() + timeout_s
     received = b""
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
-        while b"\n" not in received:
+        while received.count(b"\n") < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise RelayStartError(f"relay printed no URL within {timeout_s:g} s")
+                raise RelayStartError(f"relay printed {received!r}, not {count} line(s), within {timeout_s:g} s")
             if selector.select(remaining):
                 chunk = os.read(process.stdout.fileno(), 4096)
                 if not chunk:
-                    raise RelayStartError(f"relay exited with status {process.wait(STOP_TIMEOUT_S)} before printing its URL")
+                    raise RelayStartError(
+                        f"relay exited with status {process.wait(STOP_TIMEOUT_S)} after printing {received!r}")
                 received += chunk
-    url = received.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    return [line.decode("utf-8", errors="replace").strip() for line in received.split(b"\n")[:count]]
+
+
+def first_line(process: subprocess.Popen, timeout_s: float = START_TIMEOUT_S) -> str:
+    """The ws:// URL a child announces as its first stdout line (the reference relay, the latency
+    proxy)."""
+    url = stdout_lines(process, 1, timeout_s)[0]
     if not url.startswith("ws://"):
         raise RelayStartError(f"relay's first line is not a ws:// URL: {url!r}")
     return url

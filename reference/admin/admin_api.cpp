@@ -1,5 +1,6 @@
 #include "admin_api.hpp"
 
+#include "metrics.hpp"
 #include "stats.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,7 +16,7 @@ namespace {
 
 // Ids and reasons are the bytes clients sent, which need not be UTF-8.
 AdminReply reply(unsigned status, json const& body) {
-    return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
+    return {status, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
 }
 
 AdminReply error(unsigned status, std::string message) { return reply(status, {{"error", std::move(message)}}); }
@@ -24,25 +25,40 @@ AdminReply error(unsigned status, std::string message) { return reply(status, {{
 
 AdminReply AdminApi::answer(http::verb method, std::string_view target, std::string_view body) {
     auto const path = target.substr(0, target.find('?'));
+    bool const get = method == http::verb::get;
+    if (path == "/stats" && get) return reply(200, relay_stats(hub_));
+    if (path == "/metrics" && get) return {200, render_metrics(hub_), metrics_content_type};
+    // A load balancer's health check: 503 while draining takes the relay out before its sockets close.
+    if (path == "/ready" && get) return reply(hub_.ready() ? 200 : 503, {{"ready", hub_.ready()}});
+    if (injector_) return fault_api(method, path, body);
+    std::string const endpoints = "GET /stats, GET /metrics, GET /ready";
+    if (path == "/stats" || path == "/metrics" || path == "/ready")
+        return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
+    if (path == "/faults" || path.starts_with("/faults/") || path == "/sockets")
+        return error(403, std::string(path) + " is fault injection, which --admin-read-only turns off: " + endpoints);
+    return error(404, "no such endpoint " + std::string(path) + ": " + endpoints);
+}
+
+AdminReply AdminApi::fault_api(http::verb method, std::string_view path, std::string_view body) {
     std::string_view const faults = "/faults";
     bool const under_faults = path.starts_with("/faults/") && path.size() > faults.size() + 1;
     auto const name = under_faults ? path.substr(faults.size() + 1) : std::string_view();
 
-    if (path == "/faults" && method == http::verb::get) return reply(200, injector_.standing());
+    if (path == "/faults" && method == http::verb::get) return reply(200, injector_->standing());
     if (path == "/faults" && method == http::verb::delete_) {
-        injector_.clear_all();
-        return reply(200, injector_.standing());
+        injector_->clear_all();
+        return reply(200, injector_->standing());
     }
-    if (path == "/sockets" && method == http::verb::get) return reply(200, {{"sockets", injector_.sockets()}});
-    if (path == "/stats" && method == http::verb::get) return reply(200, relay_stats(hub_));
+    if (path == "/sockets" && method == http::verb::get) return reply(200, {{"sockets", injector_->sockets()}});
     if (under_faults && method == http::verb::post) return inject(name, body);
     if (under_faults && method == http::verb::delete_) {
-        if (!injector_.clear(std::string(name)))
+        if (!injector_->clear(std::string(name)))
             return error(404, "no standing fault " + std::string(name) + "; GET /faults lists them");
-        return reply(200, injector_.standing());
+        return reply(200, injector_->standing());
     }
-    std::string const endpoints = "GET /faults, GET /sockets, GET /stats, POST /faults/KIND, DELETE /faults[/ID]";
-    if (path == "/faults" || path == "/sockets" || path == "/stats" || under_faults)
+    std::string const endpoints =
+        "GET /faults, GET /sockets, GET /stats, GET /metrics, GET /ready, POST /faults/KIND, DELETE /faults[/ID]";
+    if (path == "/faults" || path == "/sockets" || path == "/stats" || path == "/metrics" || path == "/ready" || under_faults)
         return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
     return error(404, "no such endpoint " + std::string(path) + ": " + endpoints);
 }
@@ -61,7 +77,7 @@ AdminReply AdminApi::inject(std::string_view kind, std::string_view body) {
     if (!command)
         return error(404, "no fault " + std::string(kind) +
                               ": close-control, close, drop, restart, delay, max-message-bytes, refuse-upgrades");
-    auto result = injector_.apply(*command, "admin");
+    auto result = injector_->apply(*command, "admin");
     if (result.contains("sockets") && result["sockets"].empty() && !std::holds_alternative<faults::Restart>(*command))
         return error(404, "no open socket matches; GET /sockets lists them");
     return reply(200, result);

@@ -56,9 +56,9 @@ void AdminConnection::on_read(beast::error_code ec, std::size_t) {
     log_.log(transport::LogLevel::debug, "admin: " + std::string(request.method_string()) + " " +
                                              std::string(request.target()) + " -> " + std::to_string(answer.status));
     response_ = {static_cast<http::status>(answer.status), request.version()};
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type, answer.content_type);
     response_.keep_alive(request.keep_alive());
-    response_.body() = std::move(answer.body) + "\n";
+    response_.body() = std::move(answer.body);
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&AdminConnection::on_write, shared_from_this(), response_.keep_alive()));

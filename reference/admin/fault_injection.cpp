@@ -17,6 +17,9 @@ void FaultOptions::add_flags(CLI::App& app) {
     app.add_option("--admin-host", admin_host, "Loopback address for --admin-port")
         ->envname("RELAY_ADMIN_HOST")
         ->capture_default_str();
+    app.add_flag("--admin-read-only", read_only,
+                 "Serve only GET /metrics, /ready and /stats on --admin-port: no fault injection, for a relay in production")
+        ->envname("RELAY_ADMIN_READ_ONLY");
     app.add_option("--fault-profile", profile, "Inject faults on a schedule: data-drops, control-resets or slow-delivery")
         ->option_text("NAME (Env:RELAY_FAULT_PROFILE)")
         ->envname("RELAY_FAULT_PROFILE")
@@ -31,6 +34,9 @@ void FaultOptions::add_flags(CLI::App& app) {
 }
 
 std::optional<std::string> FaultOptions::problem() const {
+    if (read_only && admin_port < 0) return "--admin-read-only restricts the admin port; add --admin-port PORT";
+    if (read_only && !profile.empty())
+        return "--admin-read-only turns fault injection off, and --fault-profile injects faults; choose one";
     if (profile.empty() && (seed_flag->count() > 0 || interval_scale != 1.0))
         return "--fault-seed and --fault-interval-scale tune a fault profile; add --fault-profile NAME";
     boost::system::error_code ec;
@@ -43,7 +49,10 @@ std::optional<std::string> FaultOptions::problem() const {
 
 FaultInjection::FaultInjection(net::io_context& ioc, transport::Hub& hub, transport::Logger const& log,
                                FaultOptions const& options, std::size_t max_message_bytes)
-    : injector_(hub, log, max_message_bytes), api_(injector_, hub) {
+    // The injector only when faults may be injected: with it, every send and upgrade consults it.
+    : injector_(options.read_only ? std::nullopt
+                                  : std::optional<faults::Injector>(std::in_place, hub, log, max_message_bytes)),
+      api_(injector_ ? &*injector_ : nullptr, hub) {
     if (options.admin_port >= 0) {
         auto const endpoint = net::ip::tcp::endpoint(net::ip::make_address(options.admin_host),
                                                      static_cast<unsigned short>(options.admin_port));
@@ -52,7 +61,7 @@ FaultInjection::FaultInjection(net::io_context& ioc, transport::Hub& hub, transp
     }
     if (!options.profile.empty()) {
         auto const seed = options.seed_flag->count() > 0 ? options.seed : std::random_device{}();
-        profile_.emplace(ioc, injector_, log, faults::Profile({options.profile, seed, options.interval_scale}));
+        profile_.emplace(ioc, *injector_, log, faults::Profile({options.profile, seed, options.interval_scale}));
         profile_->start();
     }
 }

@@ -24,6 +24,7 @@ struct FaultOptions {
     std::string profile;
     std::uint64_t seed = 0;
     double interval_scale = 1.0;
+    bool read_only = false;  // the admin port without fault injection: for a relay in production
     CLI::Option* seed_flag = nullptr;
 
     void add_flags(CLI::App& app);
@@ -43,7 +44,7 @@ public:
     void stop();
 
 private:
-    faults::Injector injector_;
+    std::optional<faults::Injector> injector_;  // none with --admin-read-only
     AdminApi api_;
     std::shared_ptr<AdminServer> server_;
     std::optional<faults::ProfileRunner> profile_;

@@ -1,9 +1,6 @@
 #include "stats.hpp"
 
-#include <filesystem>
-#include <fstream>
-
-#include <unistd.h>
+#include "process_stats.hpp"
 
 namespace relay::admin {
 
@@ -11,21 +8,9 @@ using nlohmann::json;
 
 namespace {
 
-// Resident set size, from the second field of /proc/self/statm (in pages); null where there is none.
-json resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t size = 0, resident = 0;
-    if (!(statm >> size >> resident)) return nullptr;
-    return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-
-// Every descriptor the process holds: the listeners, the sockets and whatever else is open.
-json open_files() {
-    std::error_code ec;
-    std::size_t count = 0;
-    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++count;
-    if (ec) return nullptr;
-    return count - 1;  // less the descriptor that reads the folder
+template <class T>
+json or_null(std::optional<T> const& value) {
+    return value ? json(*value) : json(nullptr);
 }
 
 }  // namespace
@@ -33,6 +18,7 @@ json open_files() {
 json relay_stats(transport::Hub const& hub) {
     auto const census = hub.relay().census();
     auto const& ceiling = hub.ceiling();
+    auto const process = process_stats();
     return {
         {"sockets", ceiling.live()},
         {"by_role",
@@ -48,8 +34,8 @@ json relay_stats(transport::Hub const& hub) {
         {"timers", hub.pending_timers()},
         {"max_sockets", ceiling.max() == 0 ? json(nullptr) : json(ceiling.max())},
         {"refused_upgrades", ceiling.refused()},
-        {"rss_bytes", resident_bytes()},
-        {"open_files", open_files()},
+        {"rss_bytes", or_null(process.resident_bytes)},
+        {"open_files", or_null(process.open_files)},
     };
 }
 

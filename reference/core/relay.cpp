@@ -76,6 +76,8 @@ Census Relay::census() const {
 Actions const& Relay::opened(SocketId id, Admission admission) {
     auto const& out = begin();
     if (sockets_.count(id)) return out;
+    auto const kind = socket_kind(admission);
+    ++counters_.sockets_opened[std::size_t(kind)];
     auto key = session_key(admission);
     auto& session = sessions_[key];
     auto it = sockets_.emplace(id, Socket{SocketInfo{std::move(admission)}, std::move(key), &session}).first;
@@ -84,6 +86,9 @@ Actions const& Relay::opened(SocketId id, Admission admission) {
         open_v1(id, it->second);
     else
         open_v2(id, it->second);
+    // A data socket is sent the frames kept for it; a control its sync; a client's controls hear it connected.
+    tally(kind == SocketKind::control ? ControlMessage::sync : ControlMessage::connected,
+          [kind](Frame const&) { return kind == SocketKind::data; });
     return out;
 }
 
@@ -126,10 +131,16 @@ Actions const& Relay::received(SocketId id, Frame frame) {
     auto const& out = begin();
     auto it = sockets_.find(id);
     if (it == sockets_.end()) return out;
+    ++counters_.frames_received;
+    counters_.bytes_received += frame.payload->size();
+    auto const buffered = counters_.frames_buffered;
     if (it->second.info.admission.version == Version::v1)
         receive_v1(it->second, frame);
     else
         receive_v2(id, it->second, frame);
+    // The only message of its own the relay sends in answer to one is a control's pong.
+    tally(ControlMessage::pong, [&frame](Frame const& sent) { return sent.payload == frame.payload; });
+    if (out.empty() && counters_.frames_buffered == buffered) ++counters_.dropped_no_peer;
     return out;
 }
 
@@ -162,8 +173,12 @@ void Relay::receive_v2(SocketId id, Socket const& socket, Frame const& frame) {
         return;
     }
     channel.pending.push_back(frame);
+    ++counters_.frames_buffered;
     auto const cap = options_.pending_frames_per_connection;
-    if (channel.pending.size() > cap) channel.pending.erase(channel.pending.begin(), channel.pending.end() - std::ptrdiff_t(cap));
+    if (channel.pending.size() > cap) {
+        counters_.dropped_cap += channel.pending.size() - cap;
+        channel.pending.erase(channel.pending.begin(), channel.pending.end() - std::ptrdiff_t(cap));
+    }
 }
 
 Actions const& Relay::closed(SocketId id) {
@@ -171,8 +186,11 @@ Actions const& Relay::closed(SocketId id) {
     auto it = sockets_.find(id);
     if (it == sockets_.end()) return out;
     auto const socket = it->second;  // a copy: remove() erases the original
+    auto const kept = kept_frames(id);  // thrown away if it was its connection id's last client
     if (socket.info.admission.version == Version::v2) close_v2(id, socket);
+    counters_.dropped_no_peer += kept - kept_frames(id);
     remove(id, socket);
+    tally(ControlMessage::disconnected, [](Frame const&) { return false; });
     return out;
 }
 
@@ -219,7 +237,10 @@ void Relay::remove(SocketId id, Socket const& socket) {
     }
     sockets_.erase(id);
     // A session nobody is connected to is forgotten, buffered frames included, so memory follows sockets.
-    if (--session.sockets == 0) sessions_.erase(socket.session_key);
+    if (--session.sockets == 0) {
+        counters_.dropped_no_peer += kept_in(session);
+        sessions_.erase(socket.session_key);
+    }
 }
 
 Actions const& Relay::timer_fired(TimerToken const& token) {
@@ -230,11 +251,14 @@ Actions const& Relay::timer_fired(TimerToken const& token) {
     // The watchdog only acts while the connection has a client and still no data socket.
     if (!has_clients(session, token.connection_id) || has_data(session, token.connection_id)) return out;
     if (token.stage == 0) {
+        ++counters_.watchdog_nudges;
         notify_controls(session, sync_message(session));
         actions_.push_back(StartTimerAction{options_.watchdog_reset, TimerToken{token.session_key, token.connection_id, 1}});
     } else {
+        ++counters_.watchdog_resets;
         close_all(session.controls, close_code::internal_error, "Control unresponsive");
     }
+    tally(ControlMessage::sync, [](Frame const&) { return false; });
     return out;
 }
 
@@ -289,6 +313,28 @@ void Relay::forget_channel_if_unused(Session& session, std::string const& connec
     if (it == session.channels.end()) return;
     auto const& c = it->second;
     if (c.data.empty() && c.clients.empty() && c.pending.empty()) session.channels.erase(it);
+}
+
+template <class IsForwarded>
+void Relay::tally(ControlMessage control, IsForwarded forwarded) {
+    for (auto const& action : actions_) {
+        if (auto const* send = std::get_if<SendAction>(&action)) {
+            if (forwarded(send->frame)) {
+                ++counters_.frames_forwarded;
+                counters_.bytes_forwarded += send->frame.payload->size();
+            } else {
+                ++counters_.control[std::size_t(control)];
+            }
+        } else if (auto const* close = std::get_if<CloseAction>(&action)) {
+            ++counters_.closes[close->code];
+        }
+    }
+}
+
+std::size_t Relay::kept_in(Session const& session) {
+    std::size_t kept = 0;
+    for (auto const& [cid, channel] : session.channels) kept += channel.pending.size();
+    return kept;
 }
 
 std::string random_connection_id() {

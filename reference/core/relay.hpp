@@ -3,6 +3,7 @@
 // threads or clocks beyond what it is given, so every requirement in docs/protocol.md is testable here.
 #pragma once
 
+#include "counters.hpp"
 #include "protocol.hpp"
 
 #include <cstddef>
@@ -56,6 +57,7 @@ public:
     std::size_t kept_frames(SocketId client) const;
     std::size_t session_count() const { return sessions_.size(); }
     Census census() const;  // a walk over every socket and session
+    Counters const& counters() const { return counters_; }
 
 private:
     // One v2 connection id within a session: its data socket(s), its clients and what waits for a data socket.
@@ -96,6 +98,12 @@ private:
     static bool has_clients(Session const& session, std::string const& connection_id);
     static bool has_data(Session const& session, std::string const& connection_id);
     void forget_channel_if_unused(Session& session, std::string const& connection_id);
+    // Counts the actions of one call: closes by code, and each send as a forwarded frame if
+    // `forwarded(frame)` says so, else as the relay's own `control` message.
+    template <class IsForwarded>
+    void tally(ControlMessage control, IsForwarded forwarded);
+    // Frames kept for the session's connection ids; counted as dropped when the session is forgotten.
+    static std::size_t kept_in(Session const& session);
 
     RelayOptions options_;
     IdGenerator new_connection_id_;
@@ -103,6 +111,7 @@ private:
     std::unordered_map<SocketId, Socket> sockets_;
     std::unordered_map<std::string, Session> sessions_;
     Actions actions_;
+    Counters counters_;
 };
 
 // conn_ followed by 16 lowercase hex digits, drawn as the official relay does from a v4 UUID

@@ -33,6 +33,7 @@ std::string Hub::describe(core::SocketId id) const {
 
 void Hub::opened(std::shared_ptr<WebSocketSession> const& session, core::Admission admission) {
     if (stopping_) {
+        ++counters_.closes[core::close_code::going_away];
         session->close(core::close_code::going_away, "Relay shutting down");
         return;
     }
@@ -54,6 +55,8 @@ void Hub::received(WebSocketSession& source, core::Frame frame) {
 void Hub::too_big(WebSocketSession& source, std::string const& reason) {
     log_.log(LogLevel::info, "closing " + describe(source.id()) + ": 1009 " + reason);
     if (trace_) trace_->closing(source.id(), core::close_code::too_big, reason);
+    ++counters_.messages_too_big;
+    if (!source.closing()) ++counters_.closes[core::close_code::too_big];
     source.close(core::close_code::too_big, reason);
     // The official runtime ends such a socket without running the relay's close handler.
     relay_.dropped(source.id());
@@ -99,7 +102,9 @@ void Hub::shutdown(std::function<void()> done) {
     }
     on_shutdown_done_ = std::move(done);
     for (auto& [id, session] : sockets_) {
-        if (trace_ && !session->closing()) trace_->closing(id, core::close_code::going_away, "Relay shutting down");
+        if (session->closing()) continue;
+        if (trace_) trace_->closing(id, core::close_code::going_away, "Relay shutting down");
+        ++counters_.closes[core::close_code::going_away];
         session->close(core::close_code::going_away, "Relay shutting down");
     }
 }
@@ -162,6 +167,7 @@ bool Hub::close_socket(core::SocketId id, std::uint16_t code, std::string const&
     log_.log(LogLevel::info, "closing " + describe(id) + ": " + std::to_string(code) + " " + reason + " (fault injection)");
     if (trace_) trace_->closing(id, code, reason);
     held_.forget(id);
+    ++counters_.closes[code];
     it->second->close(code, reason);
     return true;
 }

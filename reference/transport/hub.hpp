@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,14 @@ struct SocketEnd {
     std::string reason;      // the peer's close reason, or what ended the connection
 };
 
+// What only the transport knows, for GET /metrics beside the core's Counters: closes it sends on its
+// own (1009, 1001 at shutdown, Beast's 1002/1007, fault injection's), oversized messages, failed accepts.
+struct TransportCounters {
+    std::map<std::uint16_t, std::uint64_t> closes;  // by code
+    std::uint64_t messages_too_big = 0;
+    std::uint64_t accept_errors = 0;
+};
+
 class WebSocketSession;
 
 class Hub {
@@ -63,8 +72,14 @@ public:
     void failed(WebSocketSession& source);
     void closed(core::SocketId id, SocketEnd const& end);
 
+    // The drain before a shutdown: everything goes on as before, but GET /ready says not to send more.
+    void drain() { draining_ = true; }
+    bool ready() const { return !draining_ && !stopping_; }
     // Closes every socket with 1001 and calls `done` once all are gone.
     void shutdown(std::function<void()> done);
+
+    TransportCounters& counters() { return counters_; }
+    TransportCounters const& counters() const { return counters_; }
 
     // Fault injection (reference/faults; docs/daemon-development.md, "Fault injection"). Off unless
     // main() hands over the standing faults, and then every send and upgrade consults them.
@@ -113,6 +128,8 @@ private:
     std::vector<WebSocketSession*> congested_;
     std::function<void()> on_shutdown_done_;
     SocketCeiling ceiling_;
+    TransportCounters counters_;
+    bool draining_ = false;
     bool stopping_ = false;
 };
 

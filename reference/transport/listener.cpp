@@ -30,6 +30,7 @@ void Listener::do_accept() {
 void Listener::on_accept(boost::system::error_code ec, Socket socket) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (ec) {
+        ++hub_.counters().accept_errors;
         // Running out of file descriptors must not stop the relay: say so, wait a moment, accept again.
         // Said once, then once per warning_interval while it lasts, not at every retry.
         auto const now = std::chrono::steady_clock::now();

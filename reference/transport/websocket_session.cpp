@@ -236,6 +236,8 @@ void WebSocketSession::reset() {
 
 void WebSocketSession::finish(beast::error_code ec) {
     if (finished_) return;
+    // Beast's own close frame is known by the error it ends the read with: 1007 for invalid UTF-8.
+    if (failed_) ++hub_.counters().closes[ec == websocket::error::bad_frame_payload ? 1007 : 1002];
     if (ec == websocket::error::closed || !ec) {
         auto const& reason = ws_.reason();
         finish_as({true, reason.code, std::string(reason.reason.data(), reason.reason.size())});
