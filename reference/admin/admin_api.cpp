@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <stdexcept>
 
 namespace relay::admin {
@@ -25,21 +26,29 @@ AdminReply error(unsigned status, std::string message) { return reply(status, {{
 
 AdminReply AdminApi::answer(http::verb method, std::string_view target, std::string_view body) {
     auto const path = target.substr(0, target.find('?'));
-    bool const get = method == http::verb::get;
-    if (path == "/stats" && get) return reply(200, relay_stats(hub_));
-    if (path == "/metrics" && get) return {200, render_metrics(hub_), metrics_content_type};
-    // A load balancer's health check: 503 while draining takes the relay out before its sockets close.
-    if (path == "/ready" && get) return reply(hub_.ready() ? 200 : 503, {{"ready", hub_.ready()}});
-    if (injector_) return fault_api(method, path, body);
-    std::string const endpoints = "GET /stats, GET /metrics, GET /ready";
-    if (path == "/stats" || path == "/metrics" || path == "/ready")
-        return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
-    if (path == "/faults" || path.starts_with("/faults/") || path == "/sockets")
+    bool const watching = path == "/stats" || path == "/metrics" || path == "/ready";
+    bool const faulting = path == "/faults" || path == "/sockets" || (path.starts_with("/faults/") && path.size() > 8);
+    // What a wrong request is told it may ask instead.
+    std::string const endpoints = injector_ ? "GET /faults, GET /sockets, GET /stats, GET /metrics, GET /ready, "
+                                              "POST /faults/KIND, DELETE /faults[/ID]"
+                                            : "GET /stats, GET /metrics, GET /ready";
+    if (watching && method == http::verb::get) {
+        if (path == "/stats") return reply(200, relay_stats(hub_));
+        if (path == "/metrics") return {200, render_metrics(hub_), metrics_content_type};
+        // A load balancer's health check: 503 while draining takes the relay out before its sockets close.
+        return reply(hub_.ready() ? 200 : 503, {{"ready", hub_.ready()}});
+    }
+    if (faulting && !injector_)
         return error(403, std::string(path) + " is fault injection, which --admin-read-only turns off: " + endpoints);
+    if (faulting) {
+        if (auto answer = fault_api(method, path, body)) return *answer;
+    }
+    if (watching || faulting)
+        return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
     return error(404, "no such endpoint " + std::string(path) + ": " + endpoints);
 }
 
-AdminReply AdminApi::fault_api(http::verb method, std::string_view path, std::string_view body) {
+std::optional<AdminReply> AdminApi::fault_api(http::verb method, std::string_view path, std::string_view body) {
     std::string_view const faults = "/faults";
     bool const under_faults = path.starts_with("/faults/") && path.size() > faults.size() + 1;
     auto const name = under_faults ? path.substr(faults.size() + 1) : std::string_view();
@@ -56,11 +65,7 @@ AdminReply AdminApi::fault_api(http::verb method, std::string_view path, std::st
             return error(404, "no standing fault " + std::string(name) + "; GET /faults lists them");
         return reply(200, injector_->standing());
     }
-    std::string const endpoints =
-        "GET /faults, GET /sockets, GET /stats, GET /metrics, GET /ready, POST /faults/KIND, DELETE /faults[/ID]";
-    if (path == "/faults" || path == "/sockets" || path == "/stats" || path == "/metrics" || path == "/ready" || under_faults)
-        return error(405, std::string(http::to_string(method)) + " " + std::string(path) + " is not part of the API: " + endpoints);
-    return error(404, "no such endpoint " + std::string(path) + ": " + endpoints);
+    return std::nullopt;
 }
 
 AdminReply AdminApi::inject(std::string_view kind, std::string_view body) {

@@ -7,6 +7,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,7 +28,8 @@ public:
 
 private:
     AdminReply inject(std::string_view kind, std::string_view body);
-    AdminReply fault_api(boost::beast::http::verb method, std::string_view path, std::string_view body);
+    // The fault-injection endpoints; nothing for a method they do not take.
+    std::optional<AdminReply> fault_api(boost::beast::http::verb method, std::string_view path, std::string_view body);
 
     faults::Injector* injector_;
     transport::Hub const& hub_;
