@@ -12,6 +12,14 @@ install(DIRECTORY scenarios/ DESTINATION ${relay_data}/scenarios)
 # The runner reads the requirement texts from protocol.md, so it is data: images that drop
 # /usr/share/doc (Ubuntu's minimal ones do) must keep it.
 install(FILES docs/protocol.md DESTINATION ${relay_data})
+# Profiles (docs/scenario-format.md, Profiles): each profile.json names its requirements document and
+# scenario folder relative to this folder, as in the source tree.
+install(FILES profiles/profile.schema.json DESTINATION ${relay_data}/profiles)
+install(FILES profiles/paseo/profile.json DESTINATION ${relay_data}/profiles/paseo)
+install(FILES profiles/localfirst/profile.json DESTINATION ${relay_data}/profiles/localfirst)
+install(DIRECTORY profiles/localfirst/scenarios/ DESTINATION ${relay_data}/profiles/localfirst/scenarios)
+install(FILES docs/protocol.md DESTINATION ${relay_data}/docs)
+install(DIRECTORY docs/profiles/ DESTINATION ${relay_data}/docs/profiles OPTIONAL)
 install(PROGRAMS ci/gate.sh DESTINATION ${relay_data}/ci)
 install(FILES ci/report.schema.json ci/junit.xsd DESTINATION ${relay_data}/ci)
 # The gate on PATH. A link, not a copy: the gate finds the runner relative to where the link resolves.

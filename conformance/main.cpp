@@ -49,7 +49,8 @@ fs::path data_path(std::string const& name, char const* in_source_tree) {
 }
 
 fs::path library_dir() { return data_path("scenarios", SCENARIOS_DIR); }
-fs::path protocol_md() { return data_path("protocol.md", PROTOCOL_MD); }
+// Where profiles/ lives; a profile's paths are relative to it.
+fs::path profiles_root() { return data_path("profiles", PROJECT_ROOT "/profiles").parent_path(); }
 
 struct TlsOptions {
     bool insecure = false;
@@ -59,7 +60,8 @@ struct TlsOptions {
 struct RunOptions {
     std::string url;
     std::string relay_binary;
-    std::string scenarios_dir = library_dir().string();
+    std::string profile = "paseo";
+    std::string scenarios_dir;  // empty: the profile's
     Selectors selectors;
     bool list = false, coverage = false;
     TlsOptions tls;
@@ -131,7 +133,9 @@ std::vector<std::string> scaled_watchdog_flags(double scale) {
 }
 
 void add_selection_options(CLI::App& cmd, RunOptions& o) {
-    cmd.add_option("--scenarios", o.scenarios_dir, "Folder of scenario files")->capture_default_str();
+    cmd.add_option("--profile", o.profile, "The relay protocol: its scenarios, requirements and socket addressing (profiles/NAME)")
+        ->capture_default_str();
+    cmd.add_option("--scenarios", o.scenarios_dir, "Folder of scenario files (default: the profile's)");
     cmd.add_option("--id", o.selectors.ids, "Only scenarios whose id matches this glob (repeatable)");
     cmd.add_option("--tag", o.selectors.tags, "Only scenarios with this tag (repeatable)");
     cmd.add_option("--requirement", o.selectors.requirements, "Only scenarios checking this requirement id or id glob, e.g. V2-WD-* (repeatable)");
@@ -139,7 +143,8 @@ void add_selection_options(CLI::App& cmd, RunOptions& o) {
     cmd.add_flag("--include-long", o.selectors.include_long, "Also run scenarios tagged long (over 20 s each)");
 }
 
-int list(RunOptions const& o, std::vector<scenario::Scenario> const& all, std::vector<scenario::Scenario const*> const& chosen) {
+int list(RunOptions const& o, scenario::Profile const& profile, std::vector<scenario::Scenario> const& all,
+         std::vector<scenario::Scenario const*> const& chosen) {
     for (auto const* s : chosen) {
         std::cout << s->id << "  [";
         for (std::size_t i = 0; i < s->requirements.size(); ++i) std::cout << (i ? " " : "") << s->requirements[i];
@@ -147,9 +152,9 @@ int list(RunOptions const& o, std::vector<scenario::Scenario> const& all, std::v
     }
     std::cout << chosen.size() << " of " << all.size() << " scenarios selected\n";
     if (!o.coverage) return exit_pass;
-    auto const requirements = read_requirements(protocol_md());
+    auto const requirements = read_requirements(profile.requirements, profile.requirement_pattern);
     std::size_t uncovered = 0;
-    std::cout << "\ncoverage (requirement: scenarios)\n";
+    std::cout << "\ncoverage of profile " << profile.name << " (requirement: scenarios)\n";
     for (auto const& r : requirements) {
         std::vector<std::string> ids;
         for (auto const& s : all) {
@@ -202,19 +207,26 @@ bool write_file(std::string const& path, std::string const& content) {
 }
 
 int run(RunOptions const& o) {
+    scenario::Profile profile;
+    try {
+        profile = scenario::find_profile(profiles_root(), o.profile);
+    } catch (scenario::LoadError const& e) {
+        return fail_usage(e.what());
+    }
+    auto const scenarios_dir = o.scenarios_dir.empty() ? profile.scenarios : fs::path(o.scenarios_dir);
     std::vector<scenario::Scenario> all;
     try {
         // A folder of one's own scenarios may lean on the library's schema.
-        auto schema = fs::path(o.scenarios_dir) / "scenario.schema.json";
+        auto schema = scenarios_dir / "scenario.schema.json";
         if (!fs::exists(schema)) schema = library_dir() / "scenario.schema.json";
-        all = scenario::load_library(o.scenarios_dir, schema);
+        all = scenario::load_library(scenarios_dir, schema, profile);
     } catch (scenario::LoadError const& e) {
         std::cerr << e.what() << "\nrelay-conformance: fix the scenario files above (docs/scenario-format.md)\n";
         return exit_usage;
     }
     auto const chosen = select(all, o.selectors);
     if (chosen.empty()) return fail_usage("no scenario matches the selection; see `relay-conformance list`");
-    if (o.list) return list(o, all, chosen);
+    if (o.list) return list(o, profile, all, chosen);
 
     std::optional<Expectations> expectations;
     if (!o.expectations.empty()) {
@@ -227,6 +239,8 @@ int run(RunOptions const& o) {
 
     std::optional<RelayLauncher> launched;
     auto url = o.url;
+    if (url.empty() && profile.name != "paseo")
+        return fail_usage("profile " + profile.name + " has no reference relay to start; give --url");
     if (url.empty()) {
         try {
             launched.emplace(o.relay_binary.empty() ? default_relay_binary() : fs::path(o.relay_binary),
@@ -250,6 +264,7 @@ int run(RunOptions const& o) {
     interpreter::RunSettings settings{*endpoint, o.step_timeout_ms, o.scenario_timeout_ms};
     settings.latency_ms = o.latency_ms ? *o.latency_ms : calibrate_latency_ms(*endpoint);
     settings.time_scale = o.time_scale;
+    settings.profile = profile;
     bool const tty = isatty(STDERR_FILENO);
     std::size_t done = 0;
     auto const started = std::chrono::steady_clock::now();
@@ -259,6 +274,8 @@ int run(RunOptions const& o) {
     info.latency_given = o.latency_ms.has_value();
     info.time_scale = o.time_scale;
     info.repeat = o.repeat;
+    info.profile = profile.name;
+    info.clients = profile.clients;
     std::vector<client::Transport> transports;
     for (auto t : {client::Transport::plain, client::Transport::deflate, client::Transport::fragmented})
         if (o.transport == "all" || o.transport == client::to_string(t)) transports.push_back(t);
@@ -279,7 +296,7 @@ int run(RunOptions const& o) {
     info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (expectations) apply_expectations(*expectations, results, info);
 
-    auto const requirements = read_requirements(protocol_md());
+    auto const requirements = read_requirements(profile.requirements, profile.requirement_pattern);
     reporters::print_console(std::cout, info, results, requirements, isatty(STDOUT_FILENO));
     bool written = true;
     if (!o.json.empty() || !o.html.empty()) {
@@ -420,9 +437,10 @@ int main(int argc, char** argv) {
     list_cmd->add_flag("--coverage", list_options.coverage, "Also show which scenarios check each requirement");
     list_cmd->description(
         "Prints the scenarios a selection takes (id, the requirements it checks, title) without contacting a relay;\n"
-        "with --coverage, also every requirement of docs/protocol.md and the scenarios that check it.");
-    list_cmd->footer("Exit codes: 0 listed, 2 bad scenario file or nothing selected.\n"
-                     "Example:\n  relay-conformance list --tag v2 --coverage");
+        "with --coverage, also every requirement of the profile's requirements document (docs/protocol.md for paseo)\n"
+        "and the scenarios that check it.");
+    list_cmd->footer("Exit codes: 0 listed, 2 bad scenario file, unknown profile or nothing selected.\n"
+                     "Examples:\n  relay-conformance list --tag v2 --coverage\n  relay-conformance list --profile localfirst --coverage");
 
     bench::BenchOptions bench_options;
     bench::CompareOptions compare_options;

@@ -1,4 +1,4 @@
-// The requirement texts of docs/protocol.md, for reports and coverage: each requirement is a list
+// The requirement texts of a profile's requirements document (Paseo: docs/protocol.md), for reports and coverage: each requirement is a list
 // line `- **ID** (MUST|SHOULD) text`.
 #pragma once
 
@@ -14,8 +14,9 @@ struct Requirement {
     std::string text;
 };
 
-// Empty if the file cannot be read: reports then show ids without texts.
-std::vector<Requirement> read_requirements(std::filesystem::path const& protocol_md);
+// Empty if the file cannot be read: reports then show ids without texts. With `id_pattern` (a profile's
+// requirement_pattern), only the requirements whose id it matches.
+std::vector<Requirement> read_requirements(std::filesystem::path const& protocol_md, std::string const& id_pattern = {});
 
 Requirement const* find_requirement(std::vector<Requirement> const& all, std::string const& id);
 

@@ -1,6 +1,7 @@
 """Builds relay-harness with the scenario library inside: build_py copies the checkout's scenarios/
 (every scenario file and scenario.schema.json; not the test vectors) into relay_harness/scenarios/ of
-the build, so an installed plugin finds the library without --scenarios, and git keeps one copy. The
+the build, and the profiles (profiles/*/profile.json, their schema and scenario folders) into
+relay_harness/profiles/, so an installed plugin finds the library without --scenarios, and git keeps one copy. The
 version is the project's, read from CMakeLists.txt. Build from a checkout: `pip install ./pyharness`."""
 
 import re
@@ -13,6 +14,8 @@ from setuptools.command.build_py import build_py
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = REPO / "scenarios"
 PACKAGED_LIBRARY = Path("relay_harness", "scenarios")  # where the plugin looks first (plugin.PACKAGE_SCENARIOS)
+PROFILES = REPO / "profiles"
+PACKAGED_PROFILES = Path("relay_harness", "profiles")  # plugin.PROFILES_ROOT / "profiles" when installed
 
 
 def project_version() -> str:
@@ -33,6 +36,14 @@ def library_files() -> list[Path]:
     return files
 
 
+def profile_files() -> list[Path]:
+    """The profile schema, every profile.json and every profile's own scenario folder (profiles/NAME/scenarios).
+    None from a checkout without profiles/: the plugin then knows the built-in Paseo profile only."""
+    if not (PROFILES / "profile.schema.json").is_file():
+        return []
+    return sorted([PROFILES / "profile.schema.json", *PROFILES.glob("*/profile.json"), *PROFILES.glob("*/scenarios/**/*.json")])
+
+
 class BuildWithLibrary(build_py):
     def run(self) -> None:
         super().run()
@@ -40,6 +51,12 @@ class BuildWithLibrary(build_py):
         shutil.rmtree(target, ignore_errors=True)  # a file removed from scenarios/ must not linger in the build
         for source in library_files():
             destination = target / source.relative_to(LIBRARY)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+        target = Path(self.build_lib) / PACKAGED_PROFILES
+        shutil.rmtree(target, ignore_errors=True)
+        for source in profile_files():
+            destination = target / source.relative_to(PROFILES)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)
 

@@ -85,6 +85,11 @@ void WsConnection::send_close(std::uint16_t code, std::string reason) {
         close_on(std::get<PlainWs>(ws_), code, std::move(reason));
 }
 
+void WsConnection::push_close(websocket::close_reason const& reason) {
+    std::uint16_t const code = reason.code == websocket::close_code::none ? 1005 : std::uint16_t(reason.code);
+    push({WireEvent::Kind::close, false, {}, code, std::string(reason.reason.data(), reason.reason.size()), Clock::now()});
+}
+
 void WsConnection::drop() {
     beast::error_code ignored;
     tcp().socket().close(ignored);

@@ -68,6 +68,11 @@ private:
     boost::asio::awaitable<void> write_on(Ws& ws, bool binary, std::string const& payload, boost::beast::error_code& ec);
     template <class Ws>
     void close_on(Ws& ws, std::uint16_t code, std::string reason);
+    // The relay's answer to our close frame, when Beast's close operation read it instead of read_loop.
+    template <class Ws>
+    void report_close_answer(Ws& ws);
+    // A close frame without a status code is reported as 1005 (RFC 6455 7.1.5), as pyharness does.
+    void push_close(boost::beast::websocket::close_reason const& reason);
     boost::beast::tcp_stream& tcp();
     static std::size_t cost(WireEvent const& event);
     void push(WireEvent event);
@@ -79,6 +84,10 @@ private:
     std::size_t queued_bytes_ = 0;
     bool close_seen_ = false;
     bool ended_ = false;
+    bool closing_ = false;               // our close frame is sent or on its way
+    bool close_done_ = false;            // Beast's close operation has completed, with close_error_
+    bool close_answer_pending_ = false;  // read_loop left reporting the relay's answer to it
+    boost::beast::error_code close_error_;
     bool overflowed_ = false;
 };
 

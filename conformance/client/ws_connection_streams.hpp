@@ -63,9 +63,7 @@ boost::asio::awaitable<std::optional<HandshakeRefused>> WsConnection::open_on(Ws
     ws.control_callback([this, &ws](websocket::frame_type kind, beast::string_view) {
         if (kind != websocket::frame_type::close || close_seen_) return;
         close_seen_ = true;
-        auto const& reason = ws.reason();
-        push({WireEvent::Kind::close, false, {}, std::uint16_t(reason.code), std::string(reason.reason.data(), reason.reason.size()),
-              Clock::now()});
+        push_close(ws.reason());
     });
     net::co_spawn(ws.get_executor(), [self = shared_from_this(), &ws] { return self->read_loop(ws); }, net::detached);
     co_return std::nullopt;
@@ -85,9 +83,16 @@ boost::asio::awaitable<void> WsConnection::read_loop(Ws& ws) {
             co_await ws.async_read_some(buffer, max_message_bytes + 1 - buffer.size(), net::redirect_error(net::use_awaitable, ec));
             if (ec) {
                 bool const invalid = ec == beast::websocket::condition::protocol_violation;
+                ended_ = true;
+                if (!invalid && !close_seen_ && closing_ && ec == net::error::operation_aborted) {
+                    // Our own close is under way: Beast's close operation read the relay's answer (or
+                    // failed) and ended this read. Its completion tells which.
+                    close_answer_pending_ = true;
+                    if (close_done_) report_close_answer(ws);
+                    co_return;
+                }
                 if (!close_seen_ || invalid)
                     push({invalid ? WireEvent::Kind::invalid : WireEvent::Kind::ended, false, {}, 1006, ec.message(), Clock::now()});
-                ended_ = true;
                 co_return;
             }
             if (buffer.size() > max_message_bytes) {
@@ -119,8 +124,24 @@ boost::asio::awaitable<void> WsConnection::write_on(Ws& ws, bool binary, std::st
 template <class Ws>
 void WsConnection::close_on(Ws& ws, std::uint16_t code, std::string reason) {
     namespace websocket = boost::beast::websocket;
+    closing_ = true;
     ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
-                   [self = shared_from_this()](boost::beast::error_code) {});
+                   [self = shared_from_this(), &ws](boost::beast::error_code ec) {
+                       self->close_done_ = true;
+                       self->close_error_ = ec;
+                       if (self->close_answer_pending_) self->report_close_answer(ws);
+                   });
+}
+
+template <class Ws>
+void WsConnection::report_close_answer(Ws& ws) {
+    if (close_seen_) return;
+    if (!close_error_) {
+        close_seen_ = true;
+        push_close(ws.reason());
+    } else {
+        push({WireEvent::Kind::ended, false, {}, 1006, close_error_.message(), Clock::now()});
+    }
 }
 
 }  // namespace conformance::client

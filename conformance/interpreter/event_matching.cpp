@@ -1,7 +1,10 @@
 #include "interpreter/event_matching.hpp"
 
+#include "matcher/msgpack.hpp"
+
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 namespace conformance::interpreter {
 
@@ -44,6 +47,11 @@ MatchResult match_frame(FrameMatcher const& f, WireEvent const& e, matcher::Vari
         if (parsed.is_discarded()) return no("the frame is not JSON");
         return matcher::match(*f.json, parsed, f.subset, vars);
     }
+    if (f.msgpack) {
+        auto decoded = matcher::msgpack_value(e.payload);
+        if (!decoded) return no("the frame is not MessagePack of a JSON value");
+        return matcher::match(*f.msgpack, *decoded, f.subset, vars);
+    }
     return yes();
 }
 
@@ -57,12 +65,33 @@ std::string hex(std::string const& bytes, std::size_t max) {
     return out;
 }
 
+// Whether `text` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool valid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        auto const byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+        unsigned char const lead = byte(i);
+        std::size_t const length = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3
+                                 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+        if (length == 0 || i + length > text.size()) return false;
+        for (std::size_t k = 1; k < length; ++k)
+            if ((byte(i + k) & 0xC0) != 0x80) return false;
+        if ((lead == 0xE0 && byte(i + 1) < 0xA0) || (lead == 0xED && byte(i + 1) > 0x9F) ||
+            (lead == 0xF0 && byte(i + 1) < 0x90) || (lead == 0xF4 && byte(i + 1) > 0x8F))
+            return false;
+        i += length;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string preview(std::string const& payload, bool binary, std::size_t max) {
-    if (binary) return hex(payload, max / 2) + (payload.size() * 2 > max ? "… (" + std::to_string(payload.size()) + " bytes)" : "");
-    if (payload.size() <= max) return payload;
-    return payload.substr(0, max) + "… (" + std::to_string(payload.size()) + " bytes)";
+    auto const more = [&](std::size_t shown) { return shown < payload.size() ? "… (" + std::to_string(payload.size()) + " bytes)" : ""; };
+    // A text frame that is not UTF-8 (a scenario's text_hex) is shown as hex too: reports are UTF-8.
+    if (binary || !valid_utf8(payload)) return (binary ? "" : "(not UTF-8) ") + hex(payload, max / 2) + more(max / 2);
+    std::size_t cut = std::min(max, payload.size());
+    while (cut < payload.size() && cut > 0 && (static_cast<unsigned char>(payload[cut]) & 0xC0) == 0x80) --cut;
+    return payload.substr(0, cut) + more(cut);
 }
 
 MatchResult match_event(EventMatcher const& expected, std::optional<WireEvent> const& event, matcher::Variables const& vars) {
@@ -122,6 +151,7 @@ std::string describe(EventMatcher const& expected, std::uint32_t wait_ms) {
     if (f.binary) out += " " + hex(*f.binary, 64);
     if (f.text) out += " " + matcher::describe(*f.text);
     if (f.json) out += std::string(" with JSON ") + (f.subset ? "containing " : "") + matcher::describe(*f.json);
+    if (f.msgpack) out += std::string(" with MessagePack ") + (f.subset ? "containing " : "") + matcher::describe(*f.msgpack);
     return out;
 }
 

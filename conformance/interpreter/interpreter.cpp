@@ -5,6 +5,7 @@
 #include "interpreter/event_matching.hpp"
 #include "interpreter/timing.hpp"
 #include "interpreter/trace_writer.hpp"
+#include "matcher/msgpack.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/detail/base64.hpp>
@@ -55,30 +56,6 @@ struct StepError {
     std::string socket;
 };
 
-std::string random_hex(std::size_t digits) {
-    static thread_local std::mt19937_64 engine{std::random_device{}()};
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < digits; ++i) out += hex[engine() & 15];
-    return out;
-}
-
-// encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is percent-encoded.
-std::string encode_component(std::string const& value) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : value) {
-        if (std::isalnum(c) || std::string_view("-_.!~*'()").find(char(c)) != std::string_view::npos) {
-            out += char(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 std::string websocket_key() {
     std::string raw(16, '\0');
     for (auto& c : raw) c = char(std::random_device{}());
@@ -101,9 +78,10 @@ std::string step_text(Step const& step) { return shortened(step.source.dump(-1, 
 class ScenarioRun {
 public:
     ScenarioRun(Scenario const& scenario, RunSettings settings) : scenario_(scenario), settings_(std::move(settings)) {
-        vars_["serverId"] = scenario.id + "-" + random_hex(8);
+        vars_ = fresh_variables(settings_.profile, scenario.id);
         result_.scenario = &scenario;
-        if (settings_.record) trace_.emplace(vars_["serverId"].get<std::string>());
+        // A trace names ${serverId} (Paseo's) instead of its value.
+        if (settings_.record) trace_.emplace(vars_.count("serverId") ? vars_["serverId"].get<std::string>() : std::string());
     }
 
     net::awaitable<ScenarioResult> run() {
@@ -225,22 +203,7 @@ private:
         return *it->second;
     }
 
-    std::string target(SocketSpec const& spec) const {
-        std::string query;
-        if (spec.query) {
-            query = matcher::substitute(*spec.query, vars_);
-        } else {
-            auto add = [&](char const* key, std::optional<std::string> const& value) {
-                if (!value) return;
-                query += (query.empty() ? "" : "&") + std::string(key) + "=" + encode_component(matcher::substitute(*value, vars_));
-            };
-            add("serverId", spec.server_id.value_or("${serverId}"));
-            add("v", spec.v);
-            add("role", spec.role);
-            add("connectionId", spec.connection_id);
-        }
-        return spec.path + (query.empty() ? "" : "?" + query);
-    }
+    std::string target(SocketSpec const& spec) const { return socket_target(spec, settings_.profile, vars_); }
 
     std::map<std::string, std::string> substituted(std::map<std::string, std::string> const& headers) const {
         std::map<std::string, std::string> out;
@@ -285,7 +248,8 @@ private:
         auto vars = vars_;
         for (std::uint32_t i = 0; i < step.repeat; ++i) {
             vars["i"] = i;
-            auto payload = step.json        ? matcher::substitute_json(*step.json, vars).dump()
+            auto payload = step.json      ? matcher::substitute_json(*step.json, vars).dump()
+                           : step.msgpack ? matcher::msgpack_bytes(matcher::substitute_json(*step.msgpack, vars))
                            : step.substitute ? matcher::substitute(step.payload, vars)
                                              : step.payload;
             bool const binary = step.type == FrameType::binary;
@@ -402,7 +366,7 @@ private:
     }
 
     net::awaitable<void> http(HttpStep const& step) {
-        auto const path = step.path + (step.query ? "?" + matcher::substitute(*step.query, vars_) : "");
+        auto const path = matcher::substitute(step.path, vars_) + (step.query ? "?" + matcher::substitute(*step.query, vars_) : "");
         log("http", "out", "http", step.method + " " + path);
         auto const began = Clock::now();
         auto response = co_await client::http_exchange(settings_.endpoint, step.method, path, substituted(step.headers),

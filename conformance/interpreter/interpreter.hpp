@@ -5,6 +5,7 @@
 #include "client/wire.hpp"
 #include "interpreter/result.hpp"
 #include "scenario/model.hpp"
+#include "scenario/profile.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -22,6 +23,8 @@ struct RunSettings {
     // Record instead of judge: every expect step takes what arrives and writes it down as the step
     // that would have matched it (ScenarioResult::recorded_steps).
     bool record = false;
+    // Which variables each run gets fresh and how sockets are addressed (docs/scenario-format.md, Profiles).
+    scenario::Profile profile = scenario::Profile::paseo();
 };
 
 boost::asio::awaitable<ScenarioResult> run_scenario(scenario::Scenario const& scenario, RunSettings settings);

@@ -72,13 +72,13 @@ void print_console(std::ostream& out, RunInfo const& info, std::vector<interpret
     std::map<std::string, std::vector<interpreter::ScenarioResult const*>> sections;
     for (auto const& r : results) sections[r.scenario->section].push_back(&r);
     auto const s = summarize(results);
-    auto const h = headline(s);
+    auto const h = headline(s, info.clients);
     out << (h.strict ? p.green(h.text) : h.compatible ? p.yellow(h.text) : p.red(h.text)) << "\n";
     char timing[160];
     std::snprintf(timing, sizeof timing, "latency %.0f ms (%s), time scale %g%s", info.latency_ms,
                   info.latency_given ? "given" : "calibrated", info.time_scale,
                   info.repeat > 1 ? (", each scenario " + std::to_string(info.repeat) + " times").c_str() : "");
-    out << "relay-conformance " << info.version << " against " << info.relay_url << p.dim(", " + std::string(timing)) << "\n";
+    out << "relay-conformance " << info.version << " against " << info.relay_url << " (profile " << info.profile << ")" << p.dim(", " + std::string(timing)) << "\n";
     for (auto const& [section, members] : sections) {
         out << "\n" << section << "\n";
         for (auto const* r : members) {

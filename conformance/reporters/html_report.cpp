@@ -213,10 +213,14 @@ std::string render_html_report(ReportJson const& report, ReportJson const& requi
     std::ostringstream out;
     out << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>relay-conformance: "
         << escape(text_of(report, "relay_url")) << "</title><style>" << style << "</style></head><body>";
-    out << "<header><h1>Paseo relay conformance</h1><div class=\"meta\">" << escape(text_of(report, "relay_url"))
-        << " · relay-conformance " << escape(text_of(report, "version")) << " · protocol at getpaseo/paseo "
-        << escape(shorten(text_of(report, "protocol_commit"), 12)) << " · " << escape(text_of(report, "started_at"))
-        << "</div></header><main>";
+    // Paseo's page names the protocol commit its traces come from; another profile's names the profile.
+    auto const profile = text_of(report, "profile");
+    bool const paseo = profile.empty() || profile == "paseo";
+    out << "<header><h1>" << (paseo ? std::string("Paseo") : escape(profile)) << " relay conformance</h1><div class=\"meta\">"
+        << escape(text_of(report, "relay_url")) << " · relay-conformance " << escape(text_of(report, "version"));
+    if (paseo) out << " · protocol at getpaseo/paseo " << escape(shorten(text_of(report, "protocol_commit"), 12));
+    else out << " · profile " << escape(profile);
+    out << " · " << escape(text_of(report, "started_at")) << "</div></header><main>";
     auto const& verdict = report.contains("verdict") ? report["verdict"] : ReportJson::object();
     auto const& timing = report.contains("timing") ? report["timing"] : ReportJson::object();
     out << "<p class=\"headline " << (verdict.value("strict", false) ? "pass" : verdict.value("compatible", false) ? "nonstrict" : "fail")

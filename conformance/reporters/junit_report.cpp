@@ -89,7 +89,8 @@ void write_junit(std::ostream& out, RunInfo const& info, std::vector<interpreter
             << xml(info.started_at.substr(0, 19)) << "\">\n";
         out << "    <properties>\n      <property name=\"relay_url\" value=\"" << xml(info.relay_url) << "\"/>\n"
             << "      <property name=\"suite_version\" value=\"" << xml(info.version) << "\"/>\n"
-            << "      <property name=\"protocol_commit\" value=\"" << xml(info.protocol_commit) << "\"/>\n    </properties>\n";
+            << "      <property name=\"protocol_commit\" value=\"" << xml(info.protocol_commit) << "\"/>\n"
+            << "      <property name=\"profile\" value=\"" << xml(info.profile) << "\"/>\n    </properties>\n";
         for (auto const* r : members) {
             out << "    <testcase name=\"" << xml(interpreter::display_id(*r)) << "\" classname=\"" << xml(section) << "\" time=\""
                 << seconds(r->duration_ms) << "\"";

@@ -39,22 +39,22 @@ bool fails_run(interpreter::ScenarioResult const& r, bool strict) {
     }
 }
 
-Headline headline(Summary const& s) {
+Headline headline(Summary const& s, std::string const& clients) {
     Headline h;
     h.compatible = s.failed + s.blocked + s.errors + s.flaky + s.notrun == 0;
     h.strict = h.compatible && s.nonstrict == 0;
     auto const count = [](std::size_t n, char const* what) { return std::to_string(n) + " " + what; };
     if (h.strict) {
-        h.text = "Compatible with Paseo clients, and strictly: no difference from the official relay in " + count(s.passed, "scenarios");
+        h.text = "Compatible with " + clients + " clients, and strictly: no difference from the official relay in " + count(s.passed, "scenarios");
     } else if (h.compatible) {
-        h.text = "Compatible with Paseo clients, not strictly: " + count(s.nonstrict, "scenarios") +
+        h.text = "Compatible with " + clients + " clients, not strictly: " + count(s.nonstrict, "scenarios") +
                  " differ from the official relay only in details no client depends on";
     } else {
         std::string why;
         for (auto const& [n, what] : {std::pair{s.failed, "failed"}, std::pair{s.blocked, "blocked"}, std::pair{s.flaky, "flaky"},
                                       std::pair{s.errors, "could not be run"}, std::pair{s.notrun, "not run"}})
             if (n) why += (why.empty() ? "" : ", ") + count(n, what);
-        h.text = "NOT compatible with Paseo clients: " + why;
+        h.text = "NOT compatible with " + clients + " clients: " + why;
     }
     if (s.expected_failures) h.text += " (" + count(s.expected_failures, "known deviations expected") + ")";
     return h;
@@ -67,10 +67,11 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
     report["tool"] = "relay-conformance";
     report["version"] = info.version;
     report["protocol_commit"] = info.protocol_commit;
+    report["profile"] = info.profile;
     report["relay_url"] = info.relay_url;
     report["started_at"] = info.started_at;
     report["duration_ms"] = info.duration_ms;
-    auto const h = headline(s);
+    auto const h = headline(s, info.clients);
     report["verdict"] = {{"compatible", h.compatible}, {"strict", h.strict}, {"strict_mode", info.strict}, {"headline", h.text}};
     report["timing"] = {{"latency_ms", std::round(info.latency_ms * 10) / 10},
                         {"latency_source", info.latency_given ? "given" : "calibrated"},

@@ -24,6 +24,8 @@ struct RunInfo {
     bool latency_given = false;    // --latency instead of calibration
     double time_scale = 1;
     unsigned repeat = 1;
+    std::string profile = "paseo";  // the protocol profile run (--profile)
+    std::string clients = "Paseo";  // whose clients the headline speaks of (the profile's)
 };
 
 struct Summary {
@@ -45,7 +47,7 @@ struct Headline {
     std::string text;
 };
 
-Headline headline(Summary const& summary);
+Headline headline(Summary const& summary, std::string const& clients = "Paseo");
 
 // The JSON report (docs/reports.md); the HTML report is rendered from it.
 nlohmann::ordered_json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> const& results,

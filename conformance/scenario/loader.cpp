@@ -157,13 +157,14 @@ FrameMatcher frame_matcher(Json const& j) {
     if (j.contains("type")) f.type = j.at("type") == "binary" ? FrameType::binary : FrameType::text;
     if (j.contains("text")) f.text = j.at("text");
     if (j.contains("json")) f.json = j.at("json");
+    if (j.contains("msgpack")) f.msgpack = j.at("msgpack");
     f.subset = j.value("subset", false);
     if (j.contains("binary_hex")) f.binary = hex_decode(j.at("binary_hex").get<std::string>());
     if (j.contains("size")) f.size = j.at("size").get<std::uint64_t>();
     f.any = j.value("any", false);
     if (!f.type) {
         if (f.text || f.json) f.type = FrameType::text;
-        if (f.binary) f.type = FrameType::binary;
+        if (f.binary || f.msgpack) f.type = FrameType::binary;
     }
     return f;
 }
@@ -189,8 +190,9 @@ EventMatcher event_matcher(Json const& j) {
 // What the scenario file says, turned into the model; the file has passed the schema already.
 class ScenarioBuilder {
 public:
-    ScenarioBuilder(Json const& j, std::size_t index, std::string const& file, std::string const& section, Problems& problems)
-        : j_(j), index_(index), problems_(problems) {
+    ScenarioBuilder(Json const& j, std::size_t index, std::string const& file, std::string const& section, Profile const& profile,
+                    Problems& problems)
+        : j_(j), index_(index), profile_(profile), problems_(problems) {
         scenario_.file = file;
         scenario_.section = section;
     }
@@ -199,6 +201,9 @@ public:
         j_.at("id").get_to(scenario_.id);
         j_.at("title").get_to(scenario_.title);
         j_.at("requirements").get_to(scenario_.requirements);
+        for (std::size_t r = 0; r < scenario_.requirements.size(); ++r)
+            check_requirement(scenario_.requirements[r], scenario_label(j_, index_),
+                              "/scenarios/" + std::to_string(index_) + "/requirements/" + std::to_string(r));
         scenario_.level = j_.at("level") == "SHOULD" ? Level::should : Level::must;
         j_.at("tags").get_to(scenario_.tags);
         scenario_.timeout_ms = j_.value("timeout_ms", 30000u);
@@ -214,27 +219,39 @@ private:
         return "/scenarios/" + std::to_string(index_) + "/steps/" + std::to_string(step);
     }
 
+    void check_requirement(std::string const& id, std::string const& place, std::string const& ptr) {
+        if (!std::regex_search(id, std::regex(profile_.requirement_pattern)))
+            problems_.add(place, ptr, "requirement \"" + id + "\" is not an id of profile " + profile_.name + " (" +
+                                          profile_.requirement_pattern + ")");
+    }
+
     void require_known(std::string const& text, std::set<std::string> const& extra, std::string const& place,
                        std::string const& ptr) {
         for (auto const& name : variables_in(text))
-            if (name != "serverId" && !captured_.count(name) && !extra.count(name))
+            if (!is_profile_variable(name) && !captured_.count(name) && !extra.count(name))
                 problems_.add(place, ptr, "${" + name + "} is used before any step captures it");
     }
 
     SocketSpec socket(std::string const& name, Json const& j) {
         SocketSpec s;
         auto const ptr = "/scenarios/" + std::to_string(index_) + "/sockets/" + name;
-        if (j.contains("query") && (j.contains("serverId") || j.contains("v") || j.contains("role") || j.contains("connectionId")))
-            problems_.add(scenario_label(j_, index_), ptr, "\"query\" replaces serverId, v, role and connectionId; give one or the other");
-        auto opt = [&](char const* key, std::optional<std::string>& out) {
-            if (j.contains(key)) out = j.at(key).get<std::string>();
-        };
-        opt("serverId", s.server_id);
-        opt("v", s.v);
-        opt("role", s.role);
-        opt("connectionId", s.connection_id);
-        opt("query", s.query);
-        s.path = j.value("path", std::string("/ws"));
+        auto const& fields = profile_.query_fields;
+        if (j.contains("query") && std::any_of(fields.begin(), fields.end(), [&](auto const& f) { return j.contains(f); })) {
+            std::string names;  // Paseo: "serverId, v, role and connectionId"
+            for (std::size_t f = 0; f < fields.size(); ++f)
+                names += (f == 0 ? "" : f + 1 == fields.size() ? " and " : ", ") + fields[f];
+            problems_.add(scenario_label(j_, index_), ptr, "\"query\" replaces " + names + "; give one or the other");
+        }
+        for (auto const& [key, value] : j.items()) {
+            if (key == "query" || key == "path" || key == "headers") continue;
+            if (std::find(fields.begin(), fields.end(), key) == fields.end())
+                problems_.add(scenario_label(j_, index_), ptr + "/" + key,
+                              "not a socket field of profile " + profile_.name + "; give path and query instead");
+            else
+                s.fields[key] = value.get<std::string>();
+        }
+        if (j.contains("query")) s.query = j.at("query").get<std::string>();
+        if (j.contains("path")) s.path = j.at("path").get<std::string>();
         if (j.contains("headers")) j.at("headers").get_to(s.headers);
         return s;
     }
@@ -248,7 +265,10 @@ private:
     Step step(Json const& j, std::size_t i) {
         Step s;
         s.source = j;
-        if (j.contains("requirement")) s.requirement = j.at("requirement").get<std::string>();
+        if (j.contains("requirement")) {
+            s.requirement = j.at("requirement").get<std::string>();
+            check_requirement(*s.requirement, where(i), pointer(i) + "/requirement");
+        }
         if (j.contains("note")) s.note = j.at("note").get<std::string>();
         if (j.contains("mark")) s.mark = j.at("mark").get<std::string>();
         s.action = action(j, i);
@@ -262,7 +282,8 @@ private:
             OpenStep o{socket_ref(j, "open", i), std::nullopt};
             if (j.contains("refused")) o.refused = http_expectation(j.at("refused"));
             auto const& spec = scenario_.sockets[o.socket];
-            for (auto const* field : {&spec.server_id, &spec.v, &spec.role, &spec.connection_id, &spec.query})
+            for (auto const& [_, value] : spec.fields) require_known(value, {}, where(i), pointer(i));
+            for (auto const* field : {&spec.query, &spec.path})
                 if (*field) require_known(**field, {}, where(i), pointer(i));
             return o;
         }
@@ -299,9 +320,21 @@ private:
             require_known(s.json->dump(), s.repeat > 1 ? std::set<std::string>{"i"} : std::set<std::string>{}, where(i), pointer(i) + "/json");
             ++payloads;
         }
+        if (j.contains("msgpack")) {
+            s.msgpack = j.at("msgpack");
+            s.type = FrameType::binary;
+            require_known(s.msgpack->dump(), s.repeat > 1 ? std::set<std::string>{"i"} : std::set<std::string>{}, where(i), pointer(i) + "/msgpack");
+            ++payloads;
+        }
         if (j.contains("binary_hex")) {
             s.payload = hex_decode(j.at("binary_hex").get<std::string>());
             s.type = FrameType::binary;
+            s.substitute = false;
+            ++payloads;
+        }
+        if (j.contains("text_hex")) {  // a text frame with exactly these bytes, valid UTF-8 or not
+            s.payload = hex_decode(j.at("text_hex").get<std::string>());
+            s.type = FrameType::text;
             s.substitute = false;
             ++payloads;
         }
@@ -312,7 +345,7 @@ private:
             s.substitute = false;
             ++payloads;
         }
-        if (payloads != 1) problems_.add(where(i), pointer(i), "a send step needs exactly one of text, json, binary_hex, fill");
+        if (payloads != 1) problems_.add(where(i), pointer(i), "a send step needs exactly one of text, json, msgpack, binary_hex, text_hex, fill");
         return s;
     }
 
@@ -345,9 +378,12 @@ private:
     void check_frame_matchers(Json const& j, std::size_t i) {
         auto check = [&](Json const& frame, std::string const& ptr) {
             int kinds = 0;
-            for (auto const* key : {"text", "json", "binary_hex", "any"}) kinds += frame.contains(key);
-            if (kinds > 1) problems_.add(where(i), ptr, "a frame matcher takes at most one of text, json, binary_hex, any");
-            if (frame.contains("subset") && !frame.contains("json")) problems_.add(where(i), ptr + "/subset", "subset applies to json only");
+            for (auto const* key : {"text", "json", "msgpack", "binary_hex", "any"}) kinds += frame.contains(key);
+            if (kinds > 1) problems_.add(where(i), ptr, "a frame matcher takes at most one of text, json, msgpack, binary_hex, any");
+            if (frame.contains("subset") && !frame.contains("json") && !frame.contains("msgpack"))
+                problems_.add(where(i), ptr + "/subset", "subset applies to json and msgpack only");
+            if (frame.contains("msgpack") && frame.value("type", "binary") != "binary")
+                problems_.add(where(i), ptr + "/type", "msgpack implies a binary frame");
         };
         if (j.contains("frame")) check(j.at("frame"), pointer(i) + "/frame");
         if (j.contains("one_of"))
@@ -355,8 +391,13 @@ private:
                 if (j.at("one_of")[k].contains("frame")) check(j.at("one_of")[k].at("frame"), pointer(i) + "/one_of/" + std::to_string(k) + "/frame");
     }
 
+    bool is_profile_variable(std::string const& name) const {
+        return std::find(profile_.variables.begin(), profile_.variables.end(), name) != profile_.variables.end();
+    }
+
     Json const& j_;
     std::size_t index_;
+    Profile const& profile_;
     Problems& problems_;
     Scenario scenario_;
     std::set<std::string> captured_;
@@ -369,7 +410,7 @@ std::string step_kind(Json const& step) {
     return {};
 }
 
-std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Problems& problems) {
+std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Profile const& profile, Problems& problems) {
     Json doc;
     std::vector<Json::json_pointer> repeated;
     try {
@@ -407,7 +448,7 @@ std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& val
     if (problems.lines().size() != before) return {};
     std::vector<Scenario> out;
     auto const section = doc.value("section", std::string());
-    for (std::size_t s = 0; s < scenarios.size(); ++s) out.push_back(ScenarioBuilder(scenarios[s], s, file.string(), section, problems).build());
+    for (std::size_t s = 0; s < scenarios.size(); ++s) out.push_back(ScenarioBuilder(scenarios[s], s, file.string(), section, profile, problems).build());
     std::map<std::string, std::size_t> seen;
     for (std::size_t s = 0; s < out.size(); ++s)
         if (!seen.emplace(out[s].id, s).second)
@@ -432,15 +473,15 @@ void throw_if_any(std::vector<std::string> const& lines) {
 
 }  // namespace
 
-std::vector<Scenario> load_file(fs::path const& file, Json const& schema) {
+std::vector<Scenario> load_file(fs::path const& file, Json const& schema, Profile const& profile) {
     SchemaValidator validator(schema);
     Problems problems(file.string());
-    auto scenarios = load_file(file, validator, problems);
+    auto scenarios = load_file(file, validator, profile, problems);
     throw_if_any(problems.lines());
     return scenarios;
 }
 
-std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_file) {
+std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_file, Profile const& profile) {
     if (!fs::is_directory(dir)) throw LoadError(dir.string() + ": no such scenario folder");
     SchemaValidator validator(read_schema(schema_file));
     std::vector<fs::path> files;
@@ -456,7 +497,7 @@ std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_f
     std::map<std::string, std::string> owner;
     for (auto const& file : files) {
         Problems problems(file.string());
-        for (auto& scenario : load_file(file, validator, problems)) {
+        for (auto& scenario : load_file(file, validator, profile, problems)) {
             if (auto [it, fresh] = owner.emplace(scenario.id, file.string()); !fresh)
                 problems.add("scenario \"" + scenario.id + "\"", "id", "id already used in " + it->second);
             all.push_back(std::move(scenario));

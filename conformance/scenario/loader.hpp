@@ -4,6 +4,7 @@
 #pragma once
 
 #include "scenario/model.hpp"
+#include "scenario/profile.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -19,9 +20,11 @@ public:
 
 // Every *.json under `dir` (recursively, sorted by path), except the schema and matcher vectors.
 // Throws LoadError listing every problem found (one line each), including duplicate ids across files.
-std::vector<Scenario> load_library(std::filesystem::path const& dir, std::filesystem::path const& schema_file);
+// Under a profile: its variables, socket fields and requirement ids are the ones a scenario may use.
+std::vector<Scenario> load_library(std::filesystem::path const& dir, std::filesystem::path const& schema_file,
+                                   Profile const& profile = Profile::paseo());
 
 // One file. Throws LoadError.
-std::vector<Scenario> load_file(std::filesystem::path const& file, Json const& schema);
+std::vector<Scenario> load_file(std::filesystem::path const& file, Json const& schema, Profile const& profile = Profile::paseo());
 
 }  // namespace conformance::scenario

@@ -15,13 +15,12 @@ namespace conformance::scenario {
 
 using Json = nlohmann::json;
 
+// How a socket is addressed (docs/scenario-format.md, Sockets); the profile turns it into a request
+// target (scenario/profile.hpp, socket_target).
 struct SocketSpec {
-    std::optional<std::string> server_id;  // absent: "${serverId}"
-    std::optional<std::string> v;
-    std::optional<std::string> role;
-    std::optional<std::string> connection_id;
-    std::optional<std::string> query;  // verbatim query; excludes the four above
-    std::string path = "/ws";
+    std::map<std::string, std::string> fields;  // the profile's query fields given (Paseo: serverId, v, role, connectionId)
+    std::optional<std::string> query;  // verbatim query; excludes the fields
+    std::optional<std::string> path;   // absent: the profile's
     std::map<std::string, std::string> headers;
 };
 
@@ -37,6 +36,7 @@ struct FrameMatcher {
     std::optional<FrameType> type;
     std::optional<Json> text;   // pattern over the whole text
     std::optional<Json> json;   // pattern over the parsed text
+    std::optional<Json> msgpack;  // pattern over the binary payload decoded as MessagePack
     bool subset = false;
     std::optional<std::string> binary;  // exact bytes (decoded from binary_hex)
     std::optional<std::uint64_t> size;
@@ -69,6 +69,7 @@ struct SendStep {
     FrameType type = FrameType::text;
     std::string payload;  // text (may contain ${...}) or raw bytes
     std::optional<Json> json;  // sent as compact JSON, ${...} substituted inside its strings
+    std::optional<Json> msgpack;  // sent as a binary MessagePack frame, ${...} substituted inside its strings
     bool substitute = true;  // false for binary_hex and fill payloads
     std::uint32_t repeat = 1;
 };

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
-from urllib.parse import quote
 
 from . import model
+from .msgpack_codec import NotMsgpack, pack as msgpack_pack, unpack as msgpack_unpack
+from .profile import PASEO, Profile, fresh_variables, socket_target
 from .client import (MAX_QUEUED_BYTES, PLAIN, BadResponse, ConnectFailed, Event, HandshakeInvalid, HttpResponse, RelayAddress,
                      Transport, WebSocket, WireLog, http_exchange, is_reachable, loop_ms, open_websocket, show_text)
 from .patterns import MatchResult, UnknownVariable, compact, describe, match, match_member, substitute, \
@@ -33,6 +33,7 @@ class RunSettings:
     latency_ms: float = 0.0  # calibrated or given; the allowance never drops below its floor anyway
     time_scale: float = 1.0
     transport: Transport = PLAIN
+    profile: Profile = PASEO  # the variables each run gets fresh, and how sockets are addressed
 
 
 class StepFailed(Exception):
@@ -65,7 +66,7 @@ async def run_scenario(scenario: model.Scenario, address: RelayAddress,
 class _ScenarioRun:
     def __init__(self, scenario: model.Scenario, address: RelayAddress, settings: RunSettings) -> None:
         self.scenario, self.address, self.settings = scenario, address, settings
-        self.variables: dict[str, Any] = {"serverId": f"{scenario.id}-{secrets.token_hex(8)}"}
+        self.variables: dict[str, Any] = fresh_variables(settings.profile, scenario.id)
         self.sockets: dict[str, WebSocket] = {}
         self.marks: dict[str, Interval] = {}
         # The slowest open or http step so far: a relay slowing down under the run's own load widens
@@ -154,7 +155,7 @@ class _ScenarioRun:
 
     async def _open(self, step: model.OpenStep) -> None:
         spec = self.scenario.sockets[step.socket]
-        target = substitute(spec.path, self.variables) + "?" + self._query(spec)
+        target = socket_target(spec, self.settings.profile, self.variables)
         headers = {name: substitute(value, self.variables) for name, value in spec.headers.items()}
         outcome = await self._on_the_wire(
             open_websocket(step.socket, self.address, target, headers, self._step_timeout_s(), self.log,
@@ -164,14 +165,6 @@ class _ScenarioRun:
             self._check_opened(step.socket, outcome)
         else:
             await self._check_refused(step.refused, outcome)
-
-    def _query(self, spec: model.SocketSpec) -> str:
-        if spec.query is not None:
-            return substitute(spec.query, self.variables)
-        fields = (("serverId", spec.server_id), ("v", spec.v), ("role", spec.role),
-                  ("connectionId", spec.connection_id))
-        return "&".join(f"{name}={quote(substitute(value, self.variables), safe='')}"
-                        for name, value in fields if value is not None)
 
     def _check_opened(self, name: str, outcome) -> None:
         if isinstance(outcome, WebSocket):
@@ -200,6 +193,8 @@ class _ScenarioRun:
     def _payload(step: model.SendStep, variables: dict[str, Any]) -> bytes:
         if step.json:
             return compact(substitute_json(step.json_value, variables)).encode("utf-8")
+        if step.msgpack:
+            return msgpack_pack(substitute_json(step.json_value, variables))
         if isinstance(step.payload, str):
             return substitute(step.payload, variables).encode("utf-8")
         return step.payload
@@ -404,6 +399,15 @@ def _match_frame(matcher: model.FrameMatcher, event: Event, variables) -> MatchR
         if not result.matched:
             return MatchResult(False, why=result.why)
         _merge(matched, result, "JSON")
+    if matcher.has_msgpack:
+        try:
+            value = msgpack_unpack(event.data)
+        except NotMsgpack:
+            return MatchResult(False, why="not MessagePack of a JSON value")
+        result = match(matcher.msgpack, value, subset=matcher.subset, variables=variables)
+        if not result.matched:
+            return MatchResult(False, why=result.why)
+        _merge(matched, result, "MessagePack")
     return matched
 
 
@@ -477,6 +481,9 @@ def _describe_frame(matcher: model.FrameMatcher, variables) -> str:
         text += f" {describe(matcher.text, variables)}"
     if matcher.has_json:
         text += f" with JSON {describe(matcher.json, variables)}"
+        text += " (other keys allowed)" if matcher.subset else ""
+    if matcher.has_msgpack:
+        text += f" with MessagePack {describe(matcher.msgpack, variables)}"
         text += " (other keys allowed)" if matcher.subset else ""
     if matcher.binary is not None:
         shown = matcher.binary[:32].hex() + ("..." if len(matcher.binary) > 32 else "")

@@ -12,9 +12,11 @@ import jsonschema
 
 from . import model
 from .patterns import pattern_problems
+from .profile import PASEO, Profile
 
 ACTIONS = ("open", "send", "expect", "close", "drop", "http")
-SEND_PAYLOADS = ("text", "json", "binary_hex", "fill")
+SEND_PAYLOADS = ("text", "json", "msgpack", "binary_hex", "text_hex", "fill")
+SOCKET_ADDRESS = ("query", "path", "headers")  # a socket's keys every profile takes
 EVENT_KINDS = ("frame", "close", "ended", "nothing", "one_of")
 DEFAULT_FILL_BYTE = 120  # "x"; the format leaves the default open
 
@@ -52,8 +54,9 @@ def is_scenario_file(path: Path) -> bool:
     return path.suffix == ".json" and not path.name.endswith((".schema.json", "-vectors.json"))
 
 
-def load_file(path: Path, schema: dict) -> list[model.Scenario]:
-    """One file. Raises LoadError listing every problem."""
+def load_file(path: Path, schema: dict, profile: Profile = PASEO) -> list[model.Scenario]:
+    """One file, under a profile: its socket fields and requirement ids are the ones a scenario may use.
+    Raises LoadError listing every problem."""
     try:
         document, repeated = _parse(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -61,18 +64,18 @@ def load_file(path: Path, schema: dict) -> list[model.Scenario]:
     except ValueError as error:
         raise LoadError(f"{path}: not valid JSON: {error}") from None
     problems = ([*_repeated_key_problems(document, repeated), *_schema_problems(document, schema)]
-                or list(_semantic_problems(document)))
+                or list(_semantic_problems(document, profile)))
     if problems:
         raise LoadError("\n".join(f"{path}: {problem}" for problem in problems))
     return [_build_scenario(raw, document["section"], str(path)) for raw in document["scenarios"]]
 
 
-def load_library(directory: Path, schema: dict) -> list[model.Scenario]:
+def load_library(directory: Path, schema: dict, profile: Profile = PASEO) -> list[model.Scenario]:
     """Every scenario file under `directory`; also rejects ids used twice across files."""
     scenarios, problems, seen = [], [], {}
     for path in scenario_files(directory):
         try:
-            loaded = load_file(path, schema)
+            loaded = load_file(path, schema, profile)
         except LoadError as error:
             problems.append(str(error))
             continue
@@ -180,16 +183,28 @@ def _action_of(step: dict) -> Optional[str]:
 
 # --- checks the schema cannot express ----------------------------------------------------------
 
-def _semantic_problems(document: dict) -> Iterable[str]:
+def _semantic_problems(document: dict, profile: Profile) -> Iterable[str]:
     seen_ids = set()
     for index, raw in enumerate(document["scenarios"]):
         if raw["id"] in seen_ids:
             yield f"scenario {raw['id']}: id used twice in this file"
         seen_ids.add(raw["id"])
         for name, socket in raw["sockets"].items():
-            clash = [key for key in ("serverId", "v", "role", "connectionId") if key in socket]
+            clash = [key for key in profile.query_fields if key in socket]
             if "query" in socket and clash:
                 yield f"scenario {raw['id']}: /sockets/{name}: query excludes {', '.join(clash)}"
+            for key in socket:
+                if key not in SOCKET_ADDRESS and key not in profile.query_fields:
+                    yield (f"scenario {raw['id']}: /sockets/{name}/{key}: not a socket field of profile "
+                           f"{profile.name}; give path and query instead")
+        for index_r, requirement in enumerate(raw["requirements"]):
+            if not profile.is_requirement(requirement):
+                yield (f"scenario {raw['id']}: /requirements/{index_r}: requirement {requirement!r} is not an id "
+                       f"of profile {profile.name} ({profile.requirement_pattern})")
+        for step_index, step in enumerate(raw["steps"]):
+            if "requirement" in step and not profile.is_requirement(step["requirement"]):
+                yield (f"{_where(document, index, step_index)}: /requirement: requirement {step['requirement']!r} "
+                       f"is not an id of profile {profile.name} ({profile.requirement_pattern})")
         yield from _step_order_problems(document, index)
 
 
@@ -264,15 +279,15 @@ def _close_matchers(step: dict) -> Iterable[tuple[str, dict]]:
 
 
 def _frame_matcher_problems(frame: dict, pointer: str) -> Iterable[str]:
-    contents = [key for key in ("text", "json", "binary_hex") if key in frame]
+    contents = [key for key in ("text", "json", "msgpack", "binary_hex") if key in frame]
     if len(contents) > 1:
-        yield f"{pointer}: give at most one of text, json, binary_hex"
+        yield f"{pointer}: give at most one of text, json, msgpack, binary_hex"
     implied = _implied_type(frame)
     if "type" in frame and implied and frame["type"] != implied:
         yield f"{pointer}/type: {frame['type']} contradicts {contents[0]}, which implies {implied}"
-    if "subset" in frame and "json" not in frame:
-        yield f"{pointer}/subset: applies only with json"
-    for key in ("text", "json"):
+    if "subset" in frame and "json" not in frame and "msgpack" not in frame:
+        yield f"{pointer}/subset: applies only with json or msgpack"
+    for key in ("text", "json", "msgpack"):
         if key in frame:
             yield from pattern_problems(frame[key], f"{pointer}/{key}")
 
@@ -280,7 +295,7 @@ def _frame_matcher_problems(frame: dict, pointer: str) -> Iterable[str]:
 def _implied_type(frame: dict) -> Optional[str]:
     if "text" in frame or "json" in frame:
         return "text"
-    if "binary_hex" in frame:
+    if "binary_hex" in frame or "msgpack" in frame:
         return "binary"
     return None
 
@@ -304,12 +319,9 @@ def _build_scenario(raw: dict, section: str, file: str) -> model.Scenario:
 
 def _build_socket(raw: dict) -> model.SocketSpec:
     return model.SocketSpec(
-        server_id=raw.get("serverId", "${serverId}"),
-        v=raw.get("v"),
-        role=raw.get("role"),
-        connection_id=raw.get("connectionId"),
+        fields={key: value for key, value in raw.items() if key not in SOCKET_ADDRESS},
         query=raw.get("query"),
-        path=raw.get("path", "/ws"),
+        path=raw.get("path"),
         headers=dict(raw.get("headers", {})),
     )
 
@@ -332,8 +344,12 @@ def _build_send(raw: dict) -> model.SendStep:
         return model.SendStep(raw["send"], "text", raw["text"], repeat=repeat)
     if "json" in raw:
         return model.SendStep(raw["send"], "text", "", json=True, json_value=raw["json"], repeat=repeat)
+    if "msgpack" in raw:
+        return model.SendStep(raw["send"], "binary", b"", msgpack=True, json_value=raw["msgpack"], repeat=repeat)
     if "binary_hex" in raw:
         return model.SendStep(raw["send"], "binary", bytes.fromhex(raw["binary_hex"]), repeat=repeat)
+    if "text_hex" in raw:  # a text frame with exactly these bytes, valid UTF-8 or not
+        return model.SendStep(raw["send"], "text", bytes.fromhex(raw["text_hex"]), repeat=repeat)
     fill = raw["fill"]
     payload = bytes([fill.get("byte", DEFAULT_FILL_BYTE)]) * fill["size"]
     # A text fill is printable ASCII, so it is valid UTF-8 and never contains "${".
@@ -364,6 +380,7 @@ def _build_event_matcher(raw: dict) -> model.EventMatcher:
             type=frame.get("type", _implied_type(frame)),
             text=frame.get("text"), has_text="text" in frame,
             json=frame.get("json"), has_json="json" in frame,
+            msgpack=frame.get("msgpack"), has_msgpack="msgpack" in frame,
             subset=frame.get("subset", False),
             binary=bytes.fromhex(binary) if binary is not None else None,
             size=frame.get("size"),

@@ -12,12 +12,10 @@ DEFAULT_NOTHING_MS = 1000
 
 @dataclass(frozen=True)
 class SocketSpec:
-    server_id: str = "${serverId}"
-    v: Optional[str] = None
-    role: Optional[str] = None
-    connection_id: Optional[str] = None
-    query: Optional[str] = None  # verbatim; excludes the four above
-    path: str = "/ws"
+    """How a socket is addressed; the profile turns it into a request target (profile.socket_target)."""
+    fields: dict[str, str] = field(default_factory=dict)  # the profile's query fields given (Paseo: serverId, v, role, connectionId)
+    query: Optional[str] = None  # verbatim; excludes the fields
+    path: Optional[str] = None  # None: the profile's
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -36,6 +34,8 @@ class FrameMatcher:
     has_text: bool = False
     json: Any = None
     has_json: bool = False
+    msgpack: Any = None  # a pattern over the binary payload decoded as MessagePack
+    has_msgpack: bool = False
     subset: bool = False
     binary: Optional[bytes] = None
     size: Optional[int] = None
@@ -82,6 +82,7 @@ class SendStep:
     payload: Union[str, bytes]  # str: substituted before sending; bytes: sent as they are
     json: bool = False  # payload is a JSON value to substitute and serialize
     json_value: Any = None
+    msgpack: bool = False  # json_value is substituted and sent as MessagePack (a binary frame)
     repeat: int = 1
 
 

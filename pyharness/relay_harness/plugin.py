@@ -16,13 +16,14 @@ import math
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
 from . import loader, model
+from .profile import DEFAULT_PROFILE, PASEO, Profile, ProfileError, find_profile
 from .background import BackgroundRunner, ScenarioRun
 from .calibration import EXCHANGES, CalibrationFailed, Timing, calibrate
 from .client import TRANSPORTS, RelayAddress, is_reachable, parse_relay_url
@@ -37,6 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when the plugin
 PACKAGE_SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 INSTALLED = PACKAGE_SCENARIOS.is_dir()
 DEFAULT_SCENARIOS = PACKAGE_SCENARIOS if INSTALLED else REPO_ROOT / "scenarios"
+# Where profiles/ lives (setup.py copies it into the package); a profile's paths are relative to it.
+PROFILES_ROOT = Path(__file__).resolve().parent if INSTALLED else REPO_ROOT
 DEFAULT_BINARY = Path(shutil.which("reference-relay") or "reference-relay") if INSTALLED \
     else REPO_ROOT / "build" / "reference-relay"
 SCHEMA_NAME = "scenario.schema.json"
@@ -63,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--relay-binary", help="reference relay to start when no --relay-url is given "
                                            "(default: build/reference-relay in this repository; "
                                            "installed: reference-relay on PATH)")
+    group.addoption("--relay-profile", metavar="NAME",
+                    help=f"the relay protocol: its scenarios and socket addressing (profiles/NAME; default {DEFAULT_PROFILE})")
     group.addoption("--scenarios", dest="relay_scenarios", metavar="DIR",
                     help="directory whose *.json files are scenario files (default: this repository's scenarios/; "
                          "installed: the library in the package); pytest given no paths collects it when a relay option is set")
@@ -85,7 +90,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"how messages are sent: {', '.join(TRANSPORTS)}, or all (each scenario on each; default plain)")
     parser.addini("relay_url", "ws://HOST:PORT of the relay under test")
     parser.addini("relay_binary", "reference relay binary, relative to the ini file")
-    parser.addini("relay_scenarios", "scenario directory, relative to the ini file")
+    parser.addini("relay_profile", f"the relay protocol profile (default {DEFAULT_PROFILE})")
+    parser.addini("relay_scenarios", "scenario directory, relative to the ini file (default: the profile's)")
     parser.addini("relay_step_timeout", "default wait of an expect step in ms")
     parser.addini("relay_include_long", "also run scenarios tagged long", type="bool", default=False)
     parser.addini("relay_strict", "non-strict differences fail their scenario", type="bool", default=False)
@@ -99,6 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class Settings:
     relay_url: Optional[str]
     relay_binary: Path
+    profile: Profile
     scenarios_dir: Path
     requirements: list[str]
     include_long: bool
@@ -117,12 +124,15 @@ class Settings:
 
 
 def _settings(config: pytest.Config) -> Settings:
+    profile = _resolve(config, "relay_profile", "--relay-profile", "relay_profile", _validate_profile,
+                       _validate_profile(DEFAULT_PROFILE, "the default profile"))
     return Settings(
         relay_url=_resolve(config, "relay_url", "--relay-url", "relay_url", _validate_relay_url, None),
         relay_binary=_resolve(config, "relay_binary", "--relay-binary", "relay_binary", _validate_file_path,
                               DEFAULT_BINARY, is_path=True),
+        profile=profile,
         scenarios_dir=_resolve(config, "relay_scenarios", "--scenarios", "relay_scenarios", _validate_directory,
-                               DEFAULT_SCENARIOS, is_path=True),
+                               profile.scenarios.resolve(), is_path=True),
         requirements=[_validate_requirement(value, "command line option --requirement")
                       for value in config.getoption("relay_requirements")],
         include_long=bool(config.getoption("relay_include_long") or config.getini("relay_include_long")),
@@ -155,6 +165,16 @@ def _resolve(config: pytest.Config, dest: str, flag: str, ini: Optional[str], va
     if is_path and value.strip():
         value = str((base / value).resolve())
     return validate(value, where)
+
+
+def _validate_profile(value: str, where: str) -> Profile:
+    name = value.strip()
+    if name == PASEO.name and not (PROFILES_ROOT / "profiles").is_dir():
+        return replace(PASEO, scenarios=DEFAULT_SCENARIOS)  # a package built before profiles existed
+    try:
+        return find_profile(PROFILES_ROOT, name)
+    except ProfileError as error:
+        raise pytest.UsageError(f"{where}: {error}") from None
 
 
 def _validate_relay_url(value: str, where: str) -> str:
@@ -270,6 +290,8 @@ class _Harness:
         """--relay-url, else the reference relay, started on first use. Raises RelayStartError."""
         if self.settings.relay_url:
             return self.settings.relay_url
+        if self.settings.profile.name != PASEO.name:
+            raise RelayStartError(f"profile {self.settings.profile.name} has no reference relay; give --relay-url")
         if self.relay is None:
             self.relay = RelayProcess.start(self.settings.relay_binary, *scaled_watchdog_flags(self.settings.time_scale))
         return self.relay.url
@@ -344,7 +366,8 @@ def pytest_report_header(config: pytest.Config) -> str:
     run += ["strict"] if settings.strict else []
     run += [f"repeat {settings.repeat}"] if settings.repeat > 1 else []
     run += [f"time scale {settings.time_scale:g}"] if settings.time_scale != 1 else []
-    return f"relay-harness: relay {relay}; scenarios {settings.scenarios_dir}; {'; '.join(run)}"
+    return (f"relay-harness: relay {relay}; profile {settings.profile.name}; scenarios {settings.scenarios_dir}; "
+            f"{'; '.join(run)}")
 
 
 @pytest.fixture(scope="session")
@@ -368,7 +391,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 class ScenarioFile(pytest.File):
     def collect(self):
         harness = _harness(self.config)
-        scenarios = loader.load_file(self.path, harness.load_schema())
+        scenarios = loader.load_file(self.path, harness.load_schema(), harness.settings.profile)
         for scenario in scenarios:
             if harness.ids.setdefault(scenario.id, self.path) != self.path:
                 raise loader.LoadError(f"{self.path}: scenario {scenario.id}: id already used in {harness.ids[scenario.id]}")
@@ -466,7 +489,7 @@ def _result_for(item: ScenarioItem) -> ScenarioResult:
 def _selected_runs(session: pytest.Session, settings: Settings, timing: Timing) -> list[ScenarioRun]:
     return [ScenarioRun(item.name, item.scenario,
                         RunSettings(settings.step_timeout_ms, timing.latency_ms, timing.time_scale,
-                                    TRANSPORTS[item.transport]))
+                                    TRANSPORTS[item.transport], settings.profile))
             for item in session.items if isinstance(item, ScenarioItem) and not item.get_closest_marker("skip")]
 
 
@@ -486,7 +509,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     results = list(harness.results.values())
     terminalreporter.section("relay-harness")
     terminalreporter.line(_describe_timing(harness.timing))
-    verdict = headline(summary(results))
+    verdict = headline(summary(results), harness.settings.profile.clients or harness.settings.profile.title)
     terminalreporter.line(verdict["headline"], green=verdict["strict"], yellow=verdict["compatible"] and not verdict["strict"],
                           red=not verdict["compatible"])
     for result in results:
@@ -517,5 +540,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         info = RunInfo(timing, settings.strict, settings.repeat,
                        settings.relay_url or (harness.relay.url if harness.relay else None),
                        settings.transport_label,
-                       (time.monotonic() - harness.started) * 1000 if harness.started else 0.0)
+                       (time.monotonic() - harness.started) * 1000 if harness.started else 0.0,
+                       settings.profile.name, settings.profile.clients or settings.profile.title)
         write_json(settings.json_report, report_document(list(harness.results.values()), harness.scenarios, info))

@@ -73,6 +73,8 @@ class RunInfo:
     relay_url: Optional[str]
     transport: Optional[str]  # None when every scenario ran on every transport
     duration_ms: float
+    profile: str = "paseo"  # the protocol profile run (--relay-profile)
+    clients: str = "Paseo"  # whose clients the headline speaks of (the profile's)
 
 
 def summary(results: Iterable[ScenarioResult]) -> dict[str, int]:
@@ -80,20 +82,20 @@ def summary(results: Iterable[ScenarioResult]) -> dict[str, int]:
     return {"total": sum(counts.values()), **{key: counts[key] for key in COUNTED_AS.values()}}
 
 
-def headline(counts: dict[str, int]) -> dict:
-    """Whether Paseo clients work with this relay (compatible), and whether it matches the official
-    relay in every detail checked (strict); worded as the C++ runner words it."""
+def headline(counts: dict[str, int], clients: str = "Paseo") -> dict:
+    """Whether the profile's clients (Paseo's) work with this relay (compatible), and whether it matches
+    the official relay in every detail checked (strict); worded as the C++ runner words it."""
     broken = [(counts["failed"], "failed"), (counts["blocked"], "blocked"), (counts["flaky"], "flaky"),
               (counts["errors"], "could not be run"), (counts["notrun"], "not run")]
     compatible = not any(n for n, _ in broken)
     strict = compatible and counts["nonstrict"] == 0
     if strict:
-        text = f"Compatible with Paseo clients, and strictly: no difference from the official relay in {counts['passed']} scenarios"
+        text = f"Compatible with {clients} clients, and strictly: no difference from the official relay in {counts['passed']} scenarios"
     elif compatible:
-        text = (f"Compatible with Paseo clients, not strictly: {counts['nonstrict']} scenarios differ from the "
+        text = (f"Compatible with {clients} clients, not strictly: {counts['nonstrict']} scenarios differ from the "
                 "official relay only in details no client depends on")
     else:
-        text = "NOT compatible with Paseo clients: " + ", ".join(f"{n} {what}" for n, what in broken if n)
+        text = f"NOT compatible with {clients} clients: " + ", ".join(f"{n} {what}" for n, what in broken if n)
     return {"compatible": compatible, "strict": strict, "headline": text}
 
 
@@ -102,7 +104,8 @@ def report_document(results: list[ScenarioResult], scenarios: dict[str, model.Sc
     counts = summary(results)
     document = {
         "tool": "pyharness",
-        "verdict": {**headline(counts), "strict_mode": info.strict_mode},
+        "profile": info.profile,
+        "verdict": {**headline(counts, info.clients), "strict_mode": info.strict_mode},
         "timing": {"latency_ms": round(info.timing.latency_ms, 1), "latency_source": info.timing.source,
                    "time_scale": info.timing.time_scale, "repeat": info.repeat},
         "summary": counts,

@@ -61,6 +61,8 @@ def venv_python(tmp_path_factory) -> Path:
     shutil.copytree(REPO_ROOT / "pyharness", checkout / "pyharness",
                     ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "build", "*.egg-info"))
     shutil.copytree(REPO_ROOT / "scenarios", checkout / "scenarios")
+    shutil.copytree(REPO_ROOT / "profiles", checkout / "profiles",
+                    ignore=shutil.ignore_patterns("server", "observe", "node_modules"))
     shutil.copy(REPO_ROOT / "CMakeLists.txt", checkout / "CMakeLists.txt")
     run([str(DEBIAN_PYTHON), "-m", "venv", "--system-site-packages", str(root / "venv")], cwd=root)
     python = root / "venv" / "bin" / "python"

@@ -36,6 +36,7 @@ def _problems(tmp_path, schema, steps, sockets=None, **fields) -> str:
     ([{"oops": "a"}], "scenario x step 1: a step needs exactly one action key"),
     ([{"open": "a"}, {"send": "a", "text": "x", "json": {}}], "scenario x step 2: a send needs exactly one of"),
     ([{"open": "a"}, {"send": "a", "binary_hex": "ABC"}], "scenario x step 2: /binary_hex: 'ABC' does not match"),
+    ([{"open": "a"}, {"send": "a", "text_hex": "h"}], "scenario x step 2: /text_hex: 'h' does not match"),
     ([{"open": "b"}], "scenario x step 1: /open: no socket named 'b'"),
     ([{"send": "a", "text": "x"}], "scenario x step 1: /send: socket 'a' is used before its open step"),
     ([{"open": "a"}, {"open": "a"}], "scenario x step 2: /open: socket 'a' is already open"),
@@ -50,6 +51,15 @@ def _problems(tmp_path, schema, steps, sockets=None, **fields) -> str:
 ])
 def test_step_problems(tmp_path, schema, steps, problem):
     assert problem in _problems(tmp_path, schema, steps)
+
+
+def test_text_hex_sends_a_text_frame_of_exactly_those_bytes(tmp_path, schema):
+    raw = {"id": "x", "title": "t", "requirements": ["HTTP-1"], "level": "MUST", "tags": [],
+           "sockets": {"a": {"v": "2", "role": "server"}}, "steps": [{"open": "a"}, {"send": "a", "text_hex": "68c3"}]}
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"section": "T", "scenarios": [raw]}))
+    send = loader.load_file(path, schema)[0].steps[1].action
+    assert (send.type, send.payload) == ("text", b"h\xc3"), send
 
 
 def test_query_excludes_fields(tmp_path, schema):
