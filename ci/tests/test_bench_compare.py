@@ -81,7 +81,9 @@ def test_every_figure_has_a_value_and_a_ratio_per_relay(with_unreachable):
                   "relay CPU (us/frame)", "relay RSS (MiB)"):
         better, value_a, ratio_a, value_b, ratio_b = rows[label]
         assert better in ("higher", "lower"), rows[label]
-        assert ratio_a == "x1.00" and RATIO.match(ratio_b), rows[label]
+        # A ratio to 0 has no value: "-". The test's short runs can give that for relay CPU, which the
+        # kernel counts in 10 ms ticks (0 ticks for one relay, 1 for the other, on a loaded machine).
+        assert ratio_a == "x1.00" and (RATIO.match(ratio_b) or (ratio_b == "-" and float(value_a) == 0)), rows[label]
         assert float(value_a) >= 0 and float(value_b) >= 0, rows[label]
     assert float(rows["delivered frames/s"][1]) > 0 and rows["frames lost"][1:] == ["0", "x1.00", "0", "x1.00"], rows
 

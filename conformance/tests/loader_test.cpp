@@ -157,3 +157,16 @@ TEST(Loader, BadSocketPatternsAreNamed) {
         EXPECT_NE(message.find(c.expected), std::string::npos) << "for " << c.sockets << "\ngot: " << message;
     }
 }
+
+TEST(Loader, TextHexSendsATextFrameOfExactlyThoseBytes) {
+    std::ofstream(test_file) << R"({"section": "T", "scenarios": [{"id": "t-one", "title": "t", "requirements": ["T-1"],
+        "level": "MUST", "tags": [], "sockets": {"a": {"v": "2", "role": "server"}},
+        "steps": [{"open": "a"}, {"send": "a", "text_hex": "68c3"}]}]})";
+    auto const scenarios = load_file(test_file, schema());
+    fs::remove(test_file);
+    auto const& send = std::get<SendStep>(scenarios.at(0).steps.at(1).action);
+    EXPECT_EQ(send.type, FrameType::text);
+    EXPECT_EQ(send.payload, std::string("h\xc3"));
+    EXPECT_FALSE(send.substitute);
+    EXPECT_NE(complaint(R"([{"open": "a"}, {"send": "a", "text_hex": "h"}])").find("(/scenarios/0/steps/1/text_hex)"), std::string::npos);
+}
