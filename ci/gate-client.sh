@@ -47,17 +47,7 @@ case "$kind" in daemon|app) ;; *) die "--kind is daemon or app, not $kind" ;; es
 
 # Where the gate really is (it may be called through a link).
 here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-if [ -z "$runner" ]; then
-  if [ -x "$here/../.ci/setup" ]; then
-    # A checkout: build the runner.
-    "$here/../.ci/setup" >&2 || die "building relay-conformance failed"
-    runner="$here/../build/relay-conformance"
-  else
-    # Installed as <prefix>/share/relay-conformance/ci/gate-client.sh (cmake/packaging.cmake).
-    runner="$here/../../../bin/relay-conformance"
-  fi
-fi
-[ -x "$runner" ] || die "no runner at $runner; pass --runner, build this checkout or install the package"
+. "$here/gate-runner.sh"
 
 mkdir -p "$reports"
 args=(check-client --client-cmd "$client_cmd" --kind "$kind"

@@ -24,6 +24,7 @@ install(FILES docs/client-protocol.md DESTINATION ${relay_data}/docs)
 install(DIRECTORY client-scenarios/ DESTINATION ${relay_data}/client-scenarios PATTERN tests EXCLUDE)
 install(DIRECTORY docs/profiles/ DESTINATION ${relay_data}/docs/profiles OPTIONAL)
 install(PROGRAMS ci/gate.sh ci/gate-client.sh DESTINATION ${relay_data}/ci)
+install(FILES ci/gate-runner.sh DESTINATION ${relay_data}/ci)
 install(FILES ci/report.schema.json ci/junit.xsd DESTINATION ${relay_data}/ci)
 # The gate on PATH. A link, not a copy: the gate finds the runner relative to where the link resolves.
 file(CREATE_LINK ../${relay_data}/ci/gate.sh ${PROJECT_BINARY_DIR}/relay-conformance-gate SYMBOLIC)

@@ -23,6 +23,7 @@ INSTALLED = [
     "usr/share/doc/relay-conformance/docs/ci.md", "usr/share/doc/relay-conformance/ci/expectations/README.md",
     "lib/systemd/system/reference-relay.service", "etc/default/reference-relay",
     "usr/bin/relay-conformance-gate-client", "usr/share/relay-conformance/ci/gate-client.sh",
+    "usr/share/relay-conformance/ci/gate-runner.sh",
     "usr/share/relay-conformance/client-scenarios/client-scenario.schema.json",
     "usr/share/relay-conformance/client-scenarios/daemon/control.json", "usr/share/relay-conformance/docs/client-protocol.md",
 ]

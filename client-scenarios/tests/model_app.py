@@ -27,12 +27,13 @@ import asyncio
 import base64
 import json
 import secrets
-import signal
 import sys
 import time
 import urllib.parse
 
 import websockets
+
+from model_process import log, run_until_signalled
 
 MODES = ("good", "no-reconnect", "no-backoff", "no-hello", "leak-timed-out")
 
@@ -41,11 +42,6 @@ CONNECT_TIMEOUT_S = 15.0  # APP-3: an attempt not established by then is given u
 BACKOFF_BASE_S = 1.5  # APP-4: min(1.5 s x 2^n, 30 s)
 BACKOFF_CAP_S = 30.0
 
-_T0 = time.monotonic()
-
-
-def log(text):
-    print(f"[{time.monotonic() - _T0:8.3f}] {text}", file=sys.stderr, flush=True)
 
 
 class App:
@@ -144,19 +140,10 @@ class App:
 async def main(args):
     app = App(args.url, args.server_id, args.mode)
     log(f"model app mode={args.mode} serverId={args.server_id} relay={args.url}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    runner = asyncio.create_task(app.run())
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
-    log("stopping")
-    runner.cancel()
-    app.abort_all()
-    await asyncio.gather(runner, return_exceptions=True)
-    if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise runner.exception()
+
+    async def stop():
+        app.abort_all()
+    await run_until_signalled(app.run(), stop)
 
 
 def parse_args(argv):

@@ -22,12 +22,13 @@ import argparse
 import asyncio
 import json
 import secrets
-import signal
 import sys
 import time
 import urllib.parse
 
 import websockets
+
+from model_process import log, run_until_signalled
 
 MODES = ("good", "no-data-sockets", "late-data", "no-backoff", "no-ping", "reopen-after-1001")
 
@@ -37,11 +38,6 @@ STALE_TIMEOUT_S = 30  # DAEMON-10: nothing at all arrived for this long: drop th
 MAX_BACKOFF_S = 30  # DAEMON-8: the n-th consecutive attempt waits min(30, n) s
 LATE_DATA_S = 11  # mode late-data: past the relay's 10 s watchdog
 
-_T0 = time.monotonic()
-
-
-def log(text):
-    print(f"[{time.monotonic() - _T0:8.3f}] {text}", file=sys.stderr, flush=True)
 
 
 def now_ms():
@@ -243,21 +239,13 @@ class Daemon:
 async def main(args):
     daemon = Daemon(args.url, args.server_id, args.mode)
     log(f"model daemon mode={args.mode} serverId={args.server_id} relay={args.url}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    runner = asyncio.create_task(daemon.run())
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
-    daemon.stopping = True
-    log("stopping")
-    runner.cancel()
-    for entry in list(daemon.data.values()):
-        entry.task.cancel()
-    await asyncio.gather(runner, *(e.task for e in daemon.data.values()), return_exceptions=True)
-    if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise runner.exception()
+
+    async def stop():
+        daemon.stopping = True
+        for entry in list(daemon.data.values()):
+            entry.task.cancel()
+        await asyncio.gather(*(e.task for e in daemon.data.values()), return_exceptions=True)
+    await run_until_signalled(daemon.run(), stop)
 
 
 def parse_args(argv):
