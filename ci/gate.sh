@@ -42,17 +42,7 @@ done
 
 # Where the gate really is: relay-conformance-gate on PATH is a link to it.
 here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-if [ -z "$runner" ]; then
-  if [ -x "$here/../.ci/setup" ]; then
-    # A checkout: build the runner.
-    "$here/../.ci/setup" >&2 || die "building relay-conformance failed"
-    runner="$here/../build/relay-conformance"
-  else
-    # Installed as <prefix>/share/relay-conformance/ci/gate.sh (cmake/packaging.cmake).
-    runner="$here/../../../bin/relay-conformance"
-  fi
-fi
-[ -x "$runner" ] || die "no runner at $runner; pass --runner, build this checkout or install the package"
+. "$here/gate-runner.sh"
 
 mkdir -p "$reports"
 relay_log="$reports/relay.log"

@@ -19,18 +19,23 @@ install(FILES profiles/paseo/profile.json DESTINATION ${relay_data}/profiles/pas
 install(FILES profiles/localfirst/profile.json DESTINATION ${relay_data}/profiles/localfirst)
 install(DIRECTORY profiles/localfirst/scenarios/ DESTINATION ${relay_data}/profiles/localfirst/scenarios)
 install(FILES docs/protocol.md DESTINATION ${relay_data}/docs)
+# Client checks (check-client): paseo's client_requirements and client_scenarios, the test daemons left out.
+install(FILES docs/client-protocol.md DESTINATION ${relay_data}/docs)
+install(DIRECTORY client-scenarios/ DESTINATION ${relay_data}/client-scenarios PATTERN tests EXCLUDE)
 install(DIRECTORY docs/profiles/ DESTINATION ${relay_data}/docs/profiles OPTIONAL)
-install(PROGRAMS ci/gate.sh DESTINATION ${relay_data}/ci)
+install(PROGRAMS ci/gate.sh ci/gate-client.sh DESTINATION ${relay_data}/ci)
+install(FILES ci/gate-runner.sh DESTINATION ${relay_data}/ci)
 install(FILES ci/report.schema.json ci/junit.xsd DESTINATION ${relay_data}/ci)
 # The gate on PATH. A link, not a copy: the gate finds the runner relative to where the link resolves.
 file(CREATE_LINK ../${relay_data}/ci/gate.sh ${PROJECT_BINARY_DIR}/relay-conformance-gate SYMBOLIC)
-install(FILES ${PROJECT_BINARY_DIR}/relay-conformance-gate DESTINATION bin)
+file(CREATE_LINK ../${relay_data}/ci/gate-client.sh ${PROJECT_BINARY_DIR}/relay-conformance-gate-client SYMBOLIC)
+install(FILES ${PROJECT_BINARY_DIR}/relay-conformance-gate ${PROJECT_BINARY_DIR}/relay-conformance-gate-client DESTINATION bin)
 
 # The documentation keeps the source tree's shape, so its relative links still resolve.
 install(FILES README.md DESTINATION ${relay_doc})
 install(DIRECTORY docs/ DESTINATION ${relay_doc}/docs)
 install(FILES ci/expectations/README.md DESTINATION ${relay_doc}/ci/expectations)
-install(FILES ci/github-actions.yml ci/gitlab-ci.yml DESTINATION ${relay_doc}/ci)
+install(FILES ci/github-actions.yml ci/github-actions-daemon.yml ci/gitlab-ci.yml DESTINATION ${relay_doc}/ci)
 
 # The relay as a system service (deploy/systemd/): the unit where Debian's packages keep theirs, and
 # its options in /etc/default as a conffile, so dpkg keeps an administrator's edits on upgrade. In the

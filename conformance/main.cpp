@@ -2,6 +2,7 @@
 // requirement, where it differs from the official relay; also drives load (bench).
 #include "bench/bench.hpp"
 #include "bench/compare.hpp"
+#include "client_checks.hpp"
 #include "client/tls.hpp"
 #include "relay_launcher.hpp"
 #include "reporters/console_report.hpp"
@@ -49,6 +50,7 @@ fs::path data_path(std::string const& name, char const* in_source_tree) {
 }
 
 fs::path library_dir() { return data_path("scenarios", SCENARIOS_DIR); }
+fs::path client_library_dir() { return data_path("client-scenarios", PROJECT_ROOT "/client-scenarios"); }
 // Where profiles/ lives; a profile's paths are relative to it.
 fs::path profiles_root() { return data_path("profiles", PROJECT_ROOT "/profiles").parent_path(); }
 
@@ -64,6 +66,10 @@ struct RunOptions {
     std::string scenarios_dir;  // empty: the profile's
     Selectors selectors;
     bool list = false, coverage = false;
+    bool client = false;      // client checks (check-client, list --client): the profile's client side
+    std::string client_cmd;   // check-client: the client to start for each scenario
+    std::string client_kind;  // check-client, list --client: only scenarios tagged so (daemon, app)
+    unsigned short port = 0;  // check-client without --client-cmd: where to listen
     TlsOptions tls;
     unsigned jobs = 0;
     unsigned repeat = 1;
@@ -143,6 +149,33 @@ void add_selection_options(CLI::App& cmd, RunOptions& o) {
     cmd.add_flag("--include-long", o.selectors.include_long, "Also run scenarios tagged long (over 20 s each)");
 }
 
+// What a run is judged by and reported as, the same for run and check-client.
+void add_judging_options(CLI::App& cmd, RunOptions& o) {
+    cmd.add_option("--step-timeout", o.step_timeout_ms, "Default wait of an expect step, ms")->capture_default_str();
+    cmd.add_flag("--strict", o.strict, "NON-STRICT differences (details no client depends on) fail the run too");
+    cmd.add_option("--repeat", o.repeat, "Run every selected scenario N times; scenarios whose verdict changes are FLAKY")
+        ->check(CLI::Range(1u, 1000u))
+        ->capture_default_str();
+    cmd.add_option("--scenario-timeout", o.scenario_timeout_ms, "Cap on every scenario, ms (default: its timeout_ms)");
+    cmd.add_option("--expectations", o.expectations, "Known deviations: listed failures do not fail the run (ci/expectations/README.md)");
+    cmd.add_option("--write-expectations", o.write_expectations, "Write this run's failures as an expectations file");
+    cmd.add_option("--json", o.json, "Write the JSON report here");
+    cmd.add_option("--junit", o.junit, "Write JUnit XML here");
+    cmd.add_option("--html", o.html, "Write the self-contained HTML report here");
+}
+
+void add_timing_options(CLI::App& cmd, RunOptions& o, std::string const& whose) {
+    cmd.add_option("--latency", o.latency_ms, "The " + whose + "'s latency in ms" +
+                                                  (whose == "relay" ? ", instead of calibrating it before the run" : ": widens every allowance (default 0)"))
+        ->check(CLI::Range(0.0, 60000.0));
+    cmd.add_option("--time-scale", o.time_scale,
+                   "The " + whose + "'s protocol timers are scaled by this (0.1: ten times faster)" +
+                       (whose == "relay" ? "; a reference relay started without --url gets its watchdog scaled to match"
+                                         : "; windows and quiet periods stretch to match"))
+        ->check(CLI::Range(0.001, 100.0))
+        ->capture_default_str();
+}
+
 int list(RunOptions const& o, scenario::Profile const& profile, std::vector<scenario::Scenario> const& all,
          std::vector<scenario::Scenario const*> const& chosen) {
     for (auto const* s : chosen) {
@@ -206,36 +239,148 @@ bool write_file(std::string const& path, std::string const& content) {
     return false;
 }
 
-int run(RunOptions const& o) {
+// What a run or a listing takes: the profile (its client side for client checks), every scenario of
+// its folder, and the selection.
+struct Loaded {
     scenario::Profile profile;
-    try {
-        profile = scenario::find_profile(profiles_root(), o.profile);
-    } catch (scenario::LoadError const& e) {
-        return fail_usage(e.what());
-    }
-    auto const scenarios_dir = o.scenarios_dir.empty() ? profile.scenarios : fs::path(o.scenarios_dir);
     std::vector<scenario::Scenario> all;
+    std::vector<scenario::Scenario const*> chosen;  // into `all`
+};
+
+// Nullopt once it has said why not (exit code 2).
+std::optional<Loaded> load_selection(RunOptions const& o) {
+    Loaded loaded;
+    try {
+        loaded.profile = scenario::find_profile(profiles_root(), o.profile);
+        if (o.client) loaded.profile = scenario::client_side(loaded.profile);
+    } catch (scenario::LoadError const& e) {
+        fail_usage(e.what());
+        return std::nullopt;
+    }
+    auto const scenarios_dir = o.scenarios_dir.empty() ? loaded.profile.scenarios : fs::path(o.scenarios_dir);
     try {
         // A folder of one's own scenarios may lean on the library's schema.
-        auto schema = scenarios_dir / "scenario.schema.json";
-        if (!fs::exists(schema)) schema = library_dir() / "scenario.schema.json";
-        all = scenario::load_library(scenarios_dir, schema, profile);
+        std::string const schema_name = o.client ? "client-scenario.schema.json" : "scenario.schema.json";
+        auto schema = scenarios_dir / schema_name;
+        if (!fs::exists(schema)) schema = (o.client ? client_library_dir() : library_dir()) / schema_name;
+        loaded.all = scenario::load_library(scenarios_dir, schema, loaded.profile, o.client ? scenario::FileKind::client : scenario::FileKind::relay);
     } catch (scenario::LoadError const& e) {
         std::cerr << e.what() << "\nrelay-conformance: fix the scenario files above (docs/scenario-format.md)\n";
-        return exit_usage;
+        return std::nullopt;
     }
-    auto const chosen = select(all, o.selectors);
-    if (chosen.empty()) return fail_usage("no scenario matches the selection; see `relay-conformance list`");
-    if (o.list) return list(o, profile, all, chosen);
+    auto selectors = o.selectors;
+    if (o.client && !o.client_kind.empty()) selectors.required_tags.push_back(o.client_kind);
+    loaded.chosen = select(loaded.all, selectors);
+    if (loaded.chosen.empty()) {
+        fail_usage(std::string("no scenario matches the selection; see `relay-conformance list") + (o.client ? " --client`" : "`"));
+        return std::nullopt;
+    }
+    return loaded;
+}
 
-    std::optional<Expectations> expectations;
-    if (!o.expectations.empty()) {
+// False once it has said why the expectations file cannot be used.
+bool read_expectations_option(RunOptions const& o, std::optional<Expectations>& expectations) {
+    if (o.expectations.empty()) return true;
+    try {
+        expectations = read_expectations(o.expectations);
+    } catch (ExpectationsError const& e) {
+        fail_usage(e.what());
+        return false;
+    }
+    return true;
+}
+
+// "N/M scenario runs done, latest ID" on a terminal's stderr; nothing elsewhere.
+std::function<void(interpreter::ScenarioResult const&)> progress_line(std::size_t total) {
+    if (!isatty(STDERR_FILENO)) return nullptr;
+    return [total, done = std::make_shared<std::size_t>(0)](interpreter::ScenarioResult const& r) {
+        ++*done;
+        std::cerr << "\r" << *done << "/" << total << " scenario runs done, latest " << r.scenario->id << "\033[K" << std::flush;
+    };
+}
+
+reporters::RunInfo run_info(RunOptions const& o, scenario::Profile const& profile, std::string const& subject, double latency_ms) {
+    reporters::RunInfo info{subject, RELAY_CONFORMANCE_VERSION, PROTOCOL_COMMIT, now_utc(), 0, {}, {}};
+    info.strict = o.strict;
+    info.latency_ms = latency_ms;
+    info.latency_given = o.latency_ms.has_value();
+    info.time_scale = o.time_scale;
+    info.repeat = o.repeat;
+    info.profile = profile.name;
+    info.clients = profile.clients;
+    return info;
+}
+
+// Applies the expectations, prints the console report and writes the files asked for; the exit code.
+int conclude(RunOptions const& o, reporters::RunInfo& info, std::vector<interpreter::ScenarioResult>& results,
+             std::optional<Expectations> const& expectations, scenario::Profile const& profile) {
+    if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K";
+    if (expectations) apply_expectations(*expectations, results, info);
+    auto const requirements = read_requirements(profile.requirements, profile.requirement_pattern);
+    reporters::print_console(std::cout, info, results, requirements, isatty(STDOUT_FILENO));
+    bool written = true;
+    if (!o.json.empty() || !o.html.empty()) {
+        auto report = reporters::json_report(info, results, requirements);
+        if (!o.json.empty()) written &= write_file(o.json, report.dump(2) + "\n");
+        if (!o.html.empty())
+            written &= write_file(o.html, reporters::render_html_report(nlohmann::json(report), reporters::requirements_json(requirements)));
+    }
+    if (!o.junit.empty()) {
+        std::ostringstream junit;
+        reporters::write_junit(junit, info, results, requirements);
+        written &= write_file(o.junit, junit.str());
+    }
+    if (!o.write_expectations.empty()) {
         try {
-            expectations = read_expectations(o.expectations);
+            write_expectations(o.write_expectations, info.relay_url, results);
         } catch (ExpectationsError const& e) {
-            return fail_usage(e.what());
+            std::cerr << "relay-conformance: " << e.what() << "\n";
+            written = false;
         }
     }
+    if (!written) return exit_usage;
+    if (std::any_of(results.begin(), results.end(), [&](auto const& r) { return reporters::fails_run(r, o.strict); })) return exit_fail;
+    if (reporters::summarize(results).notrun) return exit_usage;
+    return exit_pass;
+}
+
+// check-client: the runner plays the relay; each scenario judges what the client under test does.
+int check_client(RunOptions const& o, Loaded const& loaded) {
+    if (o.client_cmd.empty() && o.jobs != 1)
+        return fail_usage("--jobs runs scenarios side by side, each with a client of its own: it needs --client-cmd");
+    if (!o.client_cmd.empty() && o.port != 0) return fail_usage("--port is for a client you start yourself; --client-cmd gets a fresh port per scenario");
+    std::optional<Expectations> expectations;
+    if (!read_expectations_option(o, expectations)) return exit_usage;
+    interpreter::RunSettings settings{client::Endpoint{}, o.step_timeout_ms, o.scenario_timeout_ms};
+    // No relay to calibrate: the client's latency is what --latency says, 0 by default.
+    settings.latency_ms = o.latency_ms.value_or(0);
+    settings.time_scale = o.time_scale;
+    settings.profile = loaded.profile;
+    std::string subject = "the client started by `" + o.client_cmd + "`";
+    ClientCheckSettings checks{o.client_cmd, o.port, o.jobs, [&subject](std::string const& url) {
+                                   // The first stdout line: where to point the client.
+                                   std::cout << url << std::endl;
+                                   subject = "the client at " + url;
+                               }};
+    auto const started = std::chrono::steady_clock::now();
+    auto const progress = progress_line(loaded.chosen.size() * o.repeat);
+    auto results = fold_repeated(o.repeat, [&] { return run_client_checks(loaded.chosen, settings, checks, progress); });
+    auto info = run_info(o, loaded.profile, subject, settings.latency_ms);
+    info.latency_given = true;
+    info.judging_clients = true;
+    info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return conclude(o, info, results, expectations, loaded.profile);
+}
+
+int run(RunOptions const& o) {
+    auto const loaded = load_selection(o);
+    if (!loaded) return exit_usage;
+    auto const& [profile, all, chosen] = *loaded;
+    if (o.list) return list(o, profile, all, chosen);
+    if (o.client) return check_client(o, *loaded);
+
+    std::optional<Expectations> expectations;
+    if (!read_expectations_option(o, expectations)) return exit_usage;
 
     std::optional<RelayLauncher> launched;
     auto url = o.url;
@@ -265,65 +410,25 @@ int run(RunOptions const& o) {
     settings.latency_ms = o.latency_ms ? *o.latency_ms : calibrate_latency_ms(*endpoint);
     settings.time_scale = o.time_scale;
     settings.profile = profile;
-    bool const tty = isatty(STDERR_FILENO);
-    std::size_t done = 0;
     auto const started = std::chrono::steady_clock::now();
-    reporters::RunInfo info{url, RELAY_CONFORMANCE_VERSION, PROTOCOL_COMMIT, now_utc(), 0, {}, {}};
-    info.strict = o.strict;
-    info.latency_ms = settings.latency_ms;
-    info.latency_given = o.latency_ms.has_value();
-    info.time_scale = o.time_scale;
-    info.repeat = o.repeat;
-    info.profile = profile.name;
-    info.clients = profile.clients;
+    auto info = run_info(o, profile, url, settings.latency_ms);
     std::vector<client::Transport> transports;
     for (auto t : {client::Transport::plain, client::Transport::deflate, client::Transport::fragmented})
         if (o.transport == "all" || o.transport == client::to_string(t)) transports.push_back(t);
-    auto const total = chosen.size() * o.repeat * transports.size();
+    auto const progress = progress_line(chosen.size() * o.repeat * transports.size());
     std::vector<interpreter::ScenarioResult> results;
     for (auto transport : transports) {
         settings.endpoint.transport = transport;
-        auto some = run_repeated(chosen, settings, o.jobs, o.repeat, [&](interpreter::ScenarioResult const& r) {
-            ++done;
-            if (tty) std::cerr << "\r" << done << "/" << total << " scenario runs done, latest " << r.scenario->id << "\033[K" << std::flush;
-        });
+        auto some = run_repeated(chosen, settings, o.jobs, o.repeat, progress);
         for (auto& r : some) {
             if (transports.size() > 1) r.transport = client::to_string(transport);
             results.push_back(std::move(r));
         }
     }
-    if (tty) std::cerr << "\r\033[K";
     info.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    if (expectations) apply_expectations(*expectations, results, info);
-
-    auto const requirements = read_requirements(profile.requirements, profile.requirement_pattern);
-    reporters::print_console(std::cout, info, results, requirements, isatty(STDOUT_FILENO));
-    bool written = true;
-    if (!o.json.empty() || !o.html.empty()) {
-        auto report = reporters::json_report(info, results, requirements);
-        if (!o.json.empty()) written &= write_file(o.json, report.dump(2) + "\n");
-        if (!o.html.empty())
-            written &= write_file(o.html, reporters::render_html_report(nlohmann::json(report), reporters::requirements_json(requirements)));
-    }
-    if (!o.junit.empty()) {
-        std::ostringstream junit;
-        reporters::write_junit(junit, info, results, requirements);
-        written &= write_file(o.junit, junit.str());
-    }
-    if (!o.write_expectations.empty()) {
-        try {
-            write_expectations(o.write_expectations, url, results);
-        } catch (ExpectationsError const& e) {
-            std::cerr << "relay-conformance: " << e.what() << "\n";
-            written = false;
-        }
-    }
-    if (!written) return exit_usage;
+    auto const code = conclude(o, info, results, expectations, profile);
     if (auto const words = last_words(); !words.empty()) std::cerr << words.substr(1) << "\n";
-
-    if (std::any_of(results.begin(), results.end(), [&](auto const& r) { return reporters::fails_run(r, o.strict); })) return exit_fail;
-    if (reporters::summarize(results).notrun) return exit_usage;
-    return exit_pass;
+    return code;
 }
 
 struct RecordOptions {
@@ -404,27 +509,13 @@ int main(int argc, char** argv) {
     run_cmd->add_flag("--list", run_options.list, "Print the selection instead of running it");
     run_cmd->add_flag("--coverage", run_options.coverage, "With --list: which scenarios check each requirement");
     run_cmd->add_option("--jobs", run_options.jobs, "Scenarios at once; 0 = all")->capture_default_str();
-    run_cmd->add_option("--step-timeout", run_options.step_timeout_ms, "Default wait of an expect step, ms")->capture_default_str();
     run_cmd->add_option("--transport", run_options.transport,
                         "How scenario sockets send: plain, deflate (permessage-deflate as Node's ws offers it), fragmented "
                         "(every message in several frames), or all three in turn")
         ->check(CLI::IsMember({"plain", "deflate", "fragmented", "all"}))
         ->capture_default_str();
-    run_cmd->add_flag("--strict", run_options.strict, "NON-STRICT differences (details no client depends on) fail the run too");
-    run_cmd->add_option("--repeat", run_options.repeat, "Run every selected scenario N times; scenarios whose verdict changes are FLAKY")
-        ->check(CLI::Range(1u, 1000u))
-        ->capture_default_str();
-    run_cmd->add_option("--latency", run_options.latency_ms, "The relay's latency in ms, instead of calibrating it before the run")
-        ->check(CLI::Range(0.0, 60000.0));
-    run_cmd->add_option("--time-scale", run_options.time_scale, "The relay's protocol timers are scaled by this (0.1: ten times faster); a reference relay started without --url gets its watchdog scaled to match")
-        ->check(CLI::Range(0.001, 100.0))
-        ->capture_default_str();
-    run_cmd->add_option("--scenario-timeout", run_options.scenario_timeout_ms, "Cap on every scenario, ms (default: its timeout_ms)");
-    run_cmd->add_option("--expectations", run_options.expectations, "Known deviations: listed failures do not fail the run (ci/expectations/README.md)");
-    run_cmd->add_option("--write-expectations", run_options.write_expectations, "Write this run's failures as an expectations file");
-    run_cmd->add_option("--json", run_options.json, "Write the JSON report here");
-    run_cmd->add_option("--junit", run_options.junit, "Write JUnit XML here");
-    run_cmd->add_option("--html", run_options.html, "Write the self-contained HTML report here");
+    add_timing_options(*run_cmd, run_options, "relay");
+    add_judging_options(*run_cmd, run_options);
     run_cmd->footer(std::string(exit_codes) +
                     "Examples:\n  relay-conformance run\n  relay-conformance run --url ws://127.0.0.1:8787 --tag v2 --exclude tag:slow\n"
                     "  relay-conformance run --url ws://127.0.0.1:8787 --expectations relay-expectations.json --html report.html\n"
@@ -435,12 +526,44 @@ int main(int argc, char** argv) {
     auto* list_cmd = app.add_subcommand("list", "List the scenarios a selection takes, and requirement coverage");
     add_selection_options(*list_cmd, list_options);
     list_cmd->add_flag("--coverage", list_options.coverage, "Also show which scenarios check each requirement");
+    list_cmd->add_flag("--client", list_options.client,
+                       "The client scenarios (check-client) and, with --coverage, the client requirements (docs/client-protocol.md for paseo)");
+    list_cmd->add_option("--kind", list_options.client_kind, "With --client: only the daemon's or the app's scenarios")
+        ->check(CLI::IsMember({"daemon", "app"}));
     list_cmd->description(
         "Prints the scenarios a selection takes (id, the requirements it checks, title) without contacting a relay;\n"
         "with --coverage, also every requirement of the profile's requirements document (docs/protocol.md for paseo)\n"
         "and the scenarios that check it.");
     list_cmd->footer("Exit codes: 0 listed, 2 bad scenario file, unknown profile or nothing selected.\n"
-                     "Examples:\n  relay-conformance list --tag v2 --coverage\n  relay-conformance list --profile localfirst --coverage");
+                     "Examples:\n  relay-conformance list --tag v2 --coverage\n  relay-conformance list --profile localfirst --coverage\n"
+                     "  relay-conformance list --client --coverage");
+
+    RunOptions check_options;
+    check_options.client = true;
+    check_options.jobs = 1;
+    auto* check_cmd = app.add_subcommand("check-client", "Play the relay for a client (a Paseo daemon or app) and judge what it does");
+    check_cmd->description(
+        "Runs the client scenarios (the profile's client_scenarios folder, client-scenarios/ for paseo): the runner listens\n"
+        "on a loopback port as the relay, the client under test connects, and each scenario scripts what the relay sends\n"
+        "and judges what the client does (docs/scenario-format.md, \"Client scenarios\"; docs/client-protocol.md).\n"
+        "With --client-cmd, every scenario gets a fresh port and its own client: `/bin/sh -c CMD` with {url} and {port}\n"
+        "substituted, ended with SIGTERM (SIGKILL 3 s later) when the scenario ends. Without, the first stdout line is the\n"
+        "URL to point a long-running client at; the scenarios then run one after another on whatever connects (each\n"
+        "scenario's sockets end with a close 1012, and its first accept should allow 35 s, a daemon's longest backoff).");
+    check_cmd->add_option("--client-cmd", check_options.client_cmd, "The client to start for each scenario, e.g. \"my-daemon --relay {url}\"");
+    check_cmd->add_option("--port", check_options.port, "Without --client-cmd: the port to listen on (0: a free one)")->capture_default_str();
+    check_options.client_kind = "daemon";
+    check_cmd->add_option("--kind", check_options.client_kind, "The client under test: daemon or app (the scenarios tagged so)")
+        ->check(CLI::IsMember({"daemon", "app"}))
+        ->capture_default_str();
+    add_selection_options(*check_cmd, check_options);
+    check_cmd->add_option("--jobs", check_options.jobs, "Scenarios at once, each with its own client (with --client-cmd); 0 = all")
+        ->capture_default_str();
+    add_timing_options(*check_cmd, check_options, "client");
+    add_judging_options(*check_cmd, check_options);
+    check_cmd->footer(std::string(exit_codes) +
+                      "Examples:\n  relay-conformance check-client --client-cmd \"/usr/bin/python3 client-scenarios/tests/model_daemon.py --url {url}\"\n"
+                      "  relay-conformance check-client --port 8787 --requirement 'DAEMON-*' --junit client.xml");
 
     bench::BenchOptions bench_options;
     bench::CompareOptions compare_options;
@@ -503,6 +626,7 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd) return run(run_options);
     if (*list_cmd) return run(list_options);
+    if (*check_cmd) return run(check_options);
     if (*record_cmd) return record(record_options);
     if (bench_cpu >= 0) bench_options.cpu = bench_cpu;
     std::string error;

@@ -47,6 +47,7 @@ std::vector<scenario::Scenario const*> select(std::vector<scenario::Scenario> co
         bool const by_id = std::any_of(sel.ids.begin(), sel.ids.end(), [&](auto const& g) { return glob_match(g, s.id); });
         if (!sel.ids.empty() && !by_id) continue;
         if (!sel.tags.empty() && !any_of(sel.tags, s.tags)) continue;
+        if (!std::all_of(sel.required_tags.begin(), sel.required_tags.end(), [&](auto const& t) { return contains(s.tags, t); })) continue;
         if (!sel.requirements.empty() && !any_matches(sel.requirements, s.requirements)) continue;
         if (excluded(s, sel.excludes)) continue;
         bool const long_asked = sel.include_long || by_id || contains(sel.tags, "long");

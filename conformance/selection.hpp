@@ -16,6 +16,7 @@ namespace conformance {
 struct Selectors {
     std::vector<std::string> ids;           // globs
     std::vector<std::string> tags;
+    std::vector<std::string> required_tags;  // each must be there (check-client --kind)
     std::vector<std::string> requirements;
     std::vector<std::string> excludes;      // id glob, tag:T or req:R
     bool include_long = false;

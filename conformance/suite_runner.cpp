@@ -82,9 +82,9 @@ namespace {
 
 class Suite {
 public:
-    Suite(std::vector<scenario::Scenario const*> const& scenarios, interpreter::RunSettings const& settings, unsigned jobs,
+    Suite(std::vector<scenario::Scenario const*> const& scenarios, ScenarioTask task, unsigned jobs,
           std::function<void(ScenarioResult const&)> on_done)
-        : scenarios_(scenarios), settings_(settings), jobs_(jobs ? jobs : unsigned(scenarios.size())), on_done_(std::move(on_done)),
+        : scenarios_(scenarios), task_(std::move(task)), jobs_(jobs ? jobs : unsigned(scenarios.size())), on_done_(std::move(on_done)),
           results_(scenarios.size()) {}
 
     std::vector<ScenarioResult> run() {
@@ -100,16 +100,8 @@ public:
 private:
     void start(std::size_t index) {
         ++running_;
-        net::co_spawn(ioc_, run_one(*scenarios_[index]),
+        net::co_spawn(ioc_, task_(*scenarios_[index]),
                       [this, index](std::exception_ptr e, ScenarioResult result) { finish(index, e, std::move(result)); });
-    }
-
-    // A refused connection may mean the relay died: asked on this io_context, so that no other
-    // scenario's arrivals wait for the answer.
-    net::awaitable<ScenarioResult> run_one(scenario::Scenario const& scenario) {
-        auto result = co_await interpreter::run_scenario(scenario, settings_);
-        if (result.connection_refused) result.relay_gone = !co_await accepts_connections(settings_.endpoint);
-        co_return result;
     }
 
     void finish(std::size_t index, std::exception_ptr e, ScenarioResult result) {
@@ -142,7 +134,7 @@ private:
     }
 
     std::vector<scenario::Scenario const*> const& scenarios_;
-    interpreter::RunSettings settings_;
+    ScenarioTask task_;
     unsigned jobs_;
     std::function<void(ScenarioResult const&)> on_done_;
     std::vector<ScenarioResult> results_;
@@ -155,20 +147,36 @@ private:
 
 }  // namespace
 
+std::vector<ScenarioResult> run_tasks(std::vector<scenario::Scenario const*> const& scenarios, ScenarioTask task, unsigned jobs,
+                                      std::function<void(ScenarioResult const&)> on_done) {
+    return Suite(scenarios, std::move(task), jobs, std::move(on_done)).run();
+}
+
 std::vector<ScenarioResult> run_suite(std::vector<scenario::Scenario const*> const& scenarios,
                                       interpreter::RunSettings const& settings, unsigned jobs,
                                       std::function<void(ScenarioResult const&)> on_done) {
-    return Suite(scenarios, settings, jobs, std::move(on_done)).run();
+    // A refused connection may mean the relay died: asked on the suite's io_context, so that no other
+    // scenario's arrivals wait for the answer.
+    auto task = [&settings](scenario::Scenario const& scenario) -> net::awaitable<ScenarioResult> {
+        auto result = co_await interpreter::run_scenario(scenario, settings);
+        if (result.connection_refused) result.relay_gone = !co_await accepts_connections(settings.endpoint);
+        co_return result;
+    };
+    return run_tasks(scenarios, task, jobs, std::move(on_done));
 }
 
 std::vector<ScenarioResult> run_repeated(std::vector<scenario::Scenario const*> const& scenarios,
                                          interpreter::RunSettings const& settings, unsigned jobs, unsigned repeat,
                                          std::function<void(ScenarioResult const&)> on_done) {
-    auto folded = run_suite(scenarios, settings, jobs, on_done);
+    return fold_repeated(repeat, [&] { return run_suite(scenarios, settings, jobs, on_done); });
+}
+
+std::vector<ScenarioResult> fold_repeated(unsigned repeat, std::function<std::vector<ScenarioResult>()> run_once) {
+    auto folded = run_once();
     if (repeat <= 1) return folded;
     for (auto& r : folded) r.runs = {r.verdict};
     for (unsigned run = 1; run < repeat; ++run) {
-        auto again = run_suite(scenarios, settings, jobs, on_done);
+        auto again = run_once();
         for (std::size_t i = 0; i < folded.size(); ++i) {
             auto& f = folded[i];
             f.runs.push_back(again[i].verdict);

@@ -1,7 +1,8 @@
 """Builds relay-harness with the scenario library inside: build_py copies the checkout's scenarios/
 (every scenario file and scenario.schema.json; not the test vectors) into relay_harness/scenarios/ of
 the build, and the profiles (profiles/*/profile.json, their schema and scenario folders) into
-relay_harness/profiles/, so an installed plugin finds the library without --scenarios, and git keeps one copy. The
+relay_harness/profiles/, and the client-scenario files and their schema (client-scenarios/**/*.json) into
+relay_harness/client-scenarios/, so an installed plugin finds the library without --scenarios, and git keeps one copy. The
 version is the project's, read from CMakeLists.txt. Build from a checkout: `pip install ./pyharness`."""
 
 import re
@@ -16,6 +17,8 @@ LIBRARY = REPO / "scenarios"
 PACKAGED_LIBRARY = Path("relay_harness", "scenarios")  # where the plugin looks first (plugin.PACKAGE_SCENARIOS)
 PROFILES = REPO / "profiles"
 PACKAGED_PROFILES = Path("relay_harness", "profiles")  # plugin.PROFILES_ROOT / "profiles" when installed
+CLIENT_LIBRARY = REPO / "client-scenarios"
+PACKAGED_CLIENT_LIBRARY = Path("relay_harness", "client-scenarios")  # the paseo profile's client_scenarios when installed
 
 
 def project_version() -> str:
@@ -47,16 +50,15 @@ def profile_files() -> list[Path]:
 class BuildWithLibrary(build_py):
     def run(self) -> None:
         super().run()
-        target = Path(self.build_lib) / PACKAGED_LIBRARY
-        shutil.rmtree(target, ignore_errors=True)  # a file removed from scenarios/ must not linger in the build
-        for source in library_files():
-            destination = target / source.relative_to(LIBRARY)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, destination)
-        target = Path(self.build_lib) / PACKAGED_PROFILES
-        shutil.rmtree(target, ignore_errors=True)
-        for source in profile_files():
-            destination = target / source.relative_to(PROFILES)
+        self._copy(library_files(), LIBRARY, PACKAGED_LIBRARY)
+        self._copy(profile_files(), PROFILES, PACKAGED_PROFILES)
+        self._copy(sorted(CLIENT_LIBRARY.rglob("*.json")), CLIENT_LIBRARY, PACKAGED_CLIENT_LIBRARY)
+
+    def _copy(self, files: list[Path], root: Path, packaged: Path) -> None:
+        target = Path(self.build_lib) / packaged
+        shutil.rmtree(target, ignore_errors=True)  # a file removed from the checkout must not linger in the build
+        for source in files:
+            destination = target / source.relative_to(root)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)
 

@@ -22,6 +22,10 @@ INSTALLED = [
     "usr/share/relay-conformance/ci/junit.xsd", "usr/share/doc/relay-conformance/README.md",
     "usr/share/doc/relay-conformance/docs/ci.md", "usr/share/doc/relay-conformance/ci/expectations/README.md",
     "lib/systemd/system/reference-relay.service", "etc/default/reference-relay",
+    "usr/bin/relay-conformance-gate-client", "usr/share/relay-conformance/ci/gate-client.sh",
+    "usr/share/relay-conformance/ci/gate-runner.sh",
+    "usr/share/relay-conformance/client-scenarios/client-scenario.schema.json",
+    "usr/share/relay-conformance/client-scenarios/daemon/control.json", "usr/share/relay-conformance/docs/client-protocol.md",
 ]
 
 
@@ -84,6 +88,9 @@ def check_installed_runner(root, outside):
     selected = re.search(r"^(\d+) of (\d+) scenarios selected$", listed, re.M)
     check(selected and int(selected[1]) > 40, f"the unpacked runner lists no library:\n{listed}")
     check(re.search(r"^\s*V2-WD-1\b", listed, re.M), f"coverage names no requirement of protocol.md:\n{listed}")
+    listed = run([runner, "list", "--client", "--coverage"], cwd=outside)
+    check("daemon-control-request" in listed and re.search(r"^\s*DAEMON-1\b", listed, re.M),
+          f"the unpacked runner lists no client scenario or requirement:\n{listed[:400]}")
     report = run([runner, "run"], cwd=outside)
     summary = re.search(r"(\d+) passed, (\d+) failed", report)
     check(summary and int(summary[1]) == int(selected[1]) and summary[2] == "0",

@@ -24,6 +24,9 @@ AnyWs make_stream(net::any_io_executor executor, Endpoint const& endpoint) {
 WsConnection::WsConnection(net::any_io_executor executor, Endpoint endpoint)
     : endpoint_(std::move(endpoint)), ws_(make_stream(executor, endpoint_)), arrival_(executor) {}
 
+WsConnection::WsConnection(beast::tcp_stream accepted)
+    : ws_(std::in_place_index<0>, std::move(accepted)), arrival_(std::get<PlainWs>(ws_).get_executor()) {}
+
 beast::tcp_stream& WsConnection::tcp() {
     return std::visit([](auto& ws) -> beast::tcp_stream& { return beast::get_lowest_layer(ws); }, ws_);
 }

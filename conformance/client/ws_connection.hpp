@@ -1,5 +1,7 @@
 // One scenario socket: connects with a WebSocket handshake, then queues every event the relay sends
-// (frames, its close frame, the connection ending) in arrival order for expect steps to take.
+// (frames, its close frame, the connection ending) in arrival order for expect steps to take. When the
+// runner plays the relay (client checks), the same socket stands for a connection it accepted: the
+// events are then the client's.
 #pragma once
 
 #include "client/http_exchange.hpp"
@@ -9,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <deque>
@@ -32,12 +35,20 @@ std::vector<std::string_view> fragments(std::string_view payload);
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
 public:
     WsConnection(boost::asio::any_io_executor executor, Endpoint endpoint);
+    // A connection the runner accepted as the relay (server/listener.hpp), answered by accept().
+    explicit WsConnection(boost::beast::tcp_stream accepted);
 
     // Throws ConnectionFault; returns the refusal if the relay did not switch protocols.
     boost::asio::awaitable<std::optional<HandshakeRefused>> open(std::string target, std::map<std::string, std::string> headers,
                                                                  Clock::time_point deadline);
+    // Answers the client's upgrade request with 101, negotiating no extension whatever it offers.
+    // Throws ConnectionFault.
+    boost::asio::awaitable<void> accept(boost::beast::http::request<boost::beast::http::string_body> const& request,
+                                        Clock::time_point deadline);
     boost::asio::awaitable<void> send(bool binary, std::string payload, Clock::time_point deadline);
-    // Sends a close frame without waiting for an answer; the official relay gives none.
+    // Sends a close frame without waiting for an answer; the official relay gives none. On an accepted
+    // socket the closing handshake then completes as a server's does: the client's answer is read,
+    // then TCP is closed, within server_close_timeout.
     void send_close(std::uint16_t code, std::string reason);
     void drop();
 
@@ -50,6 +61,8 @@ public:
     // Events held back for a flooding relay, payloads and bookkeeping: past this, the socket is dropped
     // and the scenario errs. Room for a longest message and more; the runner's peak RSS follows from it.
     static constexpr std::size_t max_queued_bytes = 64 * 1024 * 1024;
+    // An accepted socket's closing handshake, either side's, ends the TCP connection within this.
+    static constexpr std::chrono::seconds server_close_timeout{10};
     bool overflowed() const { return overflowed_; }
 
 private:
@@ -62,6 +75,12 @@ private:
     boost::asio::awaitable<std::optional<HandshakeRefused>> open_on(Ws& ws, std::string target,
                                                                     std::map<std::string, std::string> headers,
                                                                     Clock::time_point deadline);
+    template <class Ws>
+    boost::asio::awaitable<void> accept_on(Ws& ws, boost::beast::http::request<boost::beast::http::string_body> const& request,
+                                           Clock::time_point deadline);
+    // After either handshake: the options of an open socket, and its reading.
+    template <class Ws>
+    void start_reading(Ws& ws, bool server);
     template <class Ws>
     boost::asio::awaitable<void> read_loop(Ws& ws);
     template <class Ws>

@@ -52,21 +52,52 @@ boost::asio::awaitable<std::optional<HandshakeRefused>> WsConnection::open_on(Ws
     }
     if (ec) throw BadResponse("no usable handshake answer: " + ec.message());
     tcp().expires_never();
+    start_reading(ws, false);
+    co_return std::nullopt;
+}
+
+template <class Ws>
+boost::asio::awaitable<void> WsConnection::accept_on(Ws& ws, boost::beast::http::request<boost::beast::http::string_body> const& request,
+                                                     Clock::time_point deadline) {
+    namespace net = boost::asio;
+    namespace websocket = boost::beast::websocket;
+    // Wire-visible choices, as the official relay's: no extension negotiated (permessage-deflate off
+    // whatever the client offers), no pings of our own, no message size cap on the wire (read_loop
+    // refuses a message over max_message_bytes itself).
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = false;
+    pmd.client_enable = false;
+    ws.set_option(pmd);
+    ws.read_message_max(0);
+    ws.auto_fragment(false);
+    boost::beast::error_code ec;
+    tcp().expires_at(deadline);
+    co_await ws.async_accept(request, net::redirect_error(net::use_awaitable, ec));
+    tcp().expires_never();
+    if (ec) throw ConnectionFault("answering the client's handshake failed: " + ec.message(), false);
+    start_reading(ws, true);
+}
+
+template <class Ws>
+void WsConnection::start_reading(Ws& ws, bool server) {
+    namespace net = boost::asio;
+    namespace websocket = boost::beast::websocket;
     websocket::stream_base::timeout timeouts{};
-    // Our own close frame waits for no answer (the official relay gives none) and ends nothing by
-    // itself: only what the relay does becomes an event.
-    timeouts.handshake_timeout = websocket::stream_base::none();
+    // A client's own close frame waits for no answer (the official relay gives none) and ends nothing
+    // by itself: only what the relay does becomes an event. A server completes the closing handshake
+    // and ends TCP, in bounded time: Node's `ws` reports a close only once TCP has ended.
+    timeouts.handshake_timeout = server ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(server_close_timeout)
+                                        : websocket::stream_base::none();
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     // A close frame is an event the moment it arrives, not when the TCP connection finally ends.
-    ws.control_callback([this, &ws](websocket::frame_type kind, beast::string_view) {
+    ws.control_callback([this, &ws](websocket::frame_type kind, boost::beast::string_view) {
         if (kind != websocket::frame_type::close || close_seen_) return;
         close_seen_ = true;
         push_close(ws.reason());
     });
     net::co_spawn(ws.get_executor(), [self = shared_from_this(), &ws] { return self->read_loop(ws); }, net::detached);
-    co_return std::nullopt;
 }
 
 template <class Ws>

@@ -104,8 +104,17 @@ MatchResult match_event(EventMatcher const& expected, std::optional<WireEvent> c
         if (event->kind != WireEvent::Kind::close) return no("not a close frame");
         if (!c->codes.empty() && std::find(c->codes.begin(), c->codes.end(), event->code) == c->codes.end())
             return no("close code " + std::to_string(event->code));
-        if (c->reason) return matcher::match(*c->reason, Json(event->reason), false, vars);
-        return yes();
+        auto result = yes();
+        if (c->code_pattern) {
+            auto code = matcher::match(*c->code_pattern, Json(event->code), false, vars);
+            if (!code.matched) return no("close code: " + code.why);
+            result = merge(result, code, "code");
+        }
+        if (!c->reason) return result;
+        auto reason = matcher::match(*c->reason, Json(event->reason), false, vars);
+        if (!reason.matched) return reason;
+        reason.nonstrict.insert(reason.nonstrict.begin(), result.nonstrict.begin(), result.nonstrict.end());
+        return reason;
     }
     return match_frame(std::get<FrameMatcher>(expected), *event, vars);
 }
@@ -119,18 +128,11 @@ MatchResult match_http(HttpExpectation const& expected, HttpResponse const& resp
         if (!body.matched) return no("body: " + body.why);
         result = merge(result, body, "body");
     }
-    for (auto const& [name, pattern] : expected.headers) {
-        auto it = response.headers.find(name);
-        if (pattern.is_object() && pattern.contains("$absent")) {
-            if (it != response.headers.end()) return no("header " + name + " should be absent, is \"" + it->second + "\"");
-            continue;
-        }
-        if (it == response.headers.end()) return no("header " + name + " missing");
-        auto header = matcher::match(pattern, Json(it->second), false, vars);
-        if (!header.matched) return no("header " + name + ": " + header.why);
-        result = merge(result, header, "header " + name);
-    }
-    return result;
+    auto headers = matcher::match_fields(expected.headers, response.headers, "header", vars);
+    if (!headers.matched) return headers;
+    for (auto const& [k, v] : result.captures) headers.captures.emplace(k, v);
+    headers.nonstrict.insert(headers.nonstrict.begin(), result.nonstrict.begin(), result.nonstrict.end());
+    return headers;
 }
 
 std::string describe(EventMatcher const& expected, std::uint32_t wait_ms) {
@@ -142,6 +144,7 @@ std::string describe(EventMatcher const& expected, std::uint32_t wait_ms) {
             out += " with code ";
             for (std::size_t i = 0; i < c->codes.size(); ++i) out += (i ? " or " : "") + std::to_string(c->codes[i]);
         }
+        if (c->code_pattern) out += " with code " + matcher::describe(*c->code_pattern);
         if (c->reason) out += ", reason " + matcher::describe(*c->reason);
         return out;
     }

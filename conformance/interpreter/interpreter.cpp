@@ -6,6 +6,8 @@
 #include "interpreter/timing.hpp"
 #include "interpreter/trace_writer.hpp"
 #include "matcher/msgpack.hpp"
+#include "matcher/request_pattern.hpp"
+#include "server/listener.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/detail/base64.hpp>
@@ -78,7 +80,8 @@ std::string step_text(Step const& step) { return shortened(step.source.dump(-1, 
 class ScenarioRun {
 public:
     ScenarioRun(Scenario const& scenario, RunSettings settings) : scenario_(scenario), settings_(std::move(settings)) {
-        vars_ = fresh_variables(settings_.profile, scenario.id);
+        // Client scenarios have no fresh variables: their values come from captures.
+        if (!scenario.client) vars_ = fresh_variables(settings_.profile, scenario.id);
         result_.scenario = &scenario;
         // A trace names ${serverId} (Paseo's) instead of its value.
         if (settings_.record) trace_.emplace(vars_.count("serverId") ? vars_["serverId"].get<std::string>() : std::string());
@@ -116,7 +119,12 @@ public:
         } catch (std::exception const& e) {
             record(index, Verdict::error, {}, {}, std::string("runner fault: ") + e.what(), {});
         }
-        for (auto& [name, socket] : sockets_) socket->drop();
+        for (auto& [name, socket] : sockets_) {
+            if (settings_.close_at_end)
+                socket->send_close(1012, "");
+            else
+                socket->drop();
+        }
         if (unlogged_) result_.wire_log.push_back({ms_since_start(Clock::now()), "", "in", "note", std::to_string(unlogged_) + " more wire events not logged"});
         result_.duration_ms = elapsed_ms(start_);
         co_return std::move(result_);
@@ -187,6 +195,8 @@ private:
         if (auto const* s = std::get_if<SendStep>(&step.action)) co_return co_await send(*s);
         if (auto const* s = std::get_if<ExpectStep>(&step.action)) co_return co_await expect(*s);
         if (auto const* s = std::get_if<HttpStep>(&step.action)) co_return co_await http(*s);
+        if (auto const* s = std::get_if<AcceptStep>(&step.action)) co_return co_await accept(*s);
+        if (auto const* s = std::get_if<NoConnectionStep>(&step.action)) co_return co_await no_connection(*s);
         if (auto const* s = std::get_if<CloseStep>(&step.action)) {
             socket(s->socket).send_close(s->code, s->reason);
             log(s->socket, "out", "close", std::to_string(s->code) + " \"" + s->reason + "\"");
@@ -264,6 +274,105 @@ private:
         }
     }
 
+    // How long a step waits for what it expects: `wait_ms` from now, or to a window's upper bound; never
+    // past the scenario's time.
+    struct Wait {
+        std::optional<TimeBounds> bounds;
+        double wait_ms = 0;
+        Clock::time_point deadline;
+        bool capped = false;  // the scenario's time ends first
+    };
+
+    Wait wait_for(std::optional<Window> const& window, double wait_ms) const {
+        Wait w{std::nullopt, wait_ms, {}, false};
+        auto const now = Clock::now();
+        if (window) {
+            w.bounds = window_bounds(marks_.at(window->after), window->min_ms, window->max_ms, settings_.time_scale, allowance());
+            w.wait_ms = std::max(0.0, w.bounds->latest - ms_since_start(now));
+        }
+        auto const deadline =
+            w.bounds ? at_ms(w.bounds->latest) : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(w.wait_ms));
+        w.capped = deadline > deadline_;
+        w.deadline = std::min(deadline, deadline_);
+        return w;
+    }
+
+    server::Listener& listener(std::string const& socket) const {
+        if (!settings_.listener) throw StepError{"a client scenario's step, and no client connects here (relay-conformance check-client)", socket};
+        return *settings_.listener;
+    }
+
+    matcher::MatchResult match_request(std::string const& socket, server::Incoming const& incoming) const {
+        return matcher::match_request(scenario_.patterns.at(socket), settings_.profile.socket_path, incoming.handshake, vars_);
+    }
+
+    std::string describe_pattern(std::string const& socket) const {
+        return matcher::describe(scenario_.patterns.at(socket), settings_.profile.socket_path, vars_);
+    }
+
+    // The next connection matching the socket's pattern becomes the socket, or is refused.
+    net::awaitable<void> accept(AcceptStep const& step) {
+        auto& from = listener(step.socket);
+        auto const began = Clock::now();
+        auto const wait = wait_for(step.window, step.within_ms.value_or(settings_.step_timeout_ms) + allowance());
+        matcher::MatchResult matched;
+        auto incoming = co_await from.claim(
+            [&](server::Incoming const& c) {
+                matched = match_request(step.socket, c);
+                return matched.matched;
+            },
+            wait.deadline);
+        if (!incoming) {
+            std::string others, closest;
+            for (auto const& c : from.unclaimed()) {
+                if (c->at < began) continue;
+                others += (others.empty() ? "" : ", ") + c->handshake.target;
+                if (closest.empty()) closest = shortened(match_request(step.socket, *c).why);
+            }
+            auto const waited = std::to_string(std::llround(wait.wait_ms)) + " ms" + (wait.capped ? " (the scenario's time ran out)" : "");
+            throw StepFailure{{describe_pattern(step.socket)},
+                              others.empty() ? "no connection within " + waited
+                                             : "within " + waited + " only connections that do not match: " + others,
+                              closest, step.socket};
+        }
+        log(step.socket, "in", "open", "GET " + incoming->handshake.target, incoming->at);
+        if (wait.bounds) check_window(*step.window, *wait.bounds, incoming->at, "a connection for " + step.socket, step.socket);
+        for (auto& [name, value] : matched.captures) vars_[name] = value;
+        note_differences(matched.nonstrict);
+        matched_at_ = incoming->at;
+        if (step.refuse) {
+            log(step.socket, "out", "http", std::to_string(step.refuse->status) + " " + preview(step.refuse->body, false));
+            co_await server::refuse(*incoming, step.refuse->status, step.refuse->body, step.refuse->headers, operation_deadline());
+            co_return;
+        }
+        auto connection = std::make_shared<client::WsConnection>(std::move(incoming->stream));
+        try {
+            co_await connection->accept(incoming->request, operation_deadline());
+        } catch (client::ConnectionFault const& e) {
+            // An upgrade request a server cannot answer with 101 (no key, wrong version) is the client's.
+            throw StepFailure{{describe_pattern(step.socket)}, e.what(), "not a usable WebSocket handshake", step.socket};
+        }
+        log(step.socket, "out", "http", "101 Switching Protocols");
+        // The name passes to the new connection; the old one, if still open, is cut.
+        if (auto old = sockets_.find(step.socket); old != sockets_.end()) old->second->drop();
+        sockets_[step.socket] = std::move(connection);
+    }
+
+    // A quiet period: no connection matching the socket's pattern, unclaimed ones included.
+    net::awaitable<void> no_connection(NoConnectionStep const& step) {
+        auto& from = listener(step.socket);
+        auto const began = Clock::now();
+        auto const wait = wait_for(std::nullopt, quiet_ms(step.within_ms, settings_.time_scale, allowance()));
+        auto incoming = co_await from.claim([&](server::Incoming const& c) { return match_request(step.socket, c).matched; }, wait.deadline);
+        if (!incoming) co_return;
+        log(step.socket, "in", "open", "GET " + incoming->handshake.target, incoming->at);
+        auto const at = std::llround(std::chrono::duration<double, std::milli>(incoming->at - began).count());
+        throw StepFailure{{"no connection for " + step.socket + " for " + std::to_string(std::llround(wait.wait_ms)) + " ms"},
+                          "a connection for " + step.socket + " arrived at " + (at < 0 ? "" : "+") + std::to_string(at) +
+                              " ms: " + incoming->handshake.target,
+                          {}, step.socket};
+    }
+
     net::awaitable<void> expect(ExpectStep const& step) {
         auto& connection = socket(step.socket);
         bool const waits_for_nothing = std::any_of(step.alternatives.begin(), step.alternatives.end(), [](auto const& a) {
@@ -272,18 +381,9 @@ private:
         for (std::uint32_t i = 0; i < step.repeat; ++i) {
             auto vars = vars_;
             vars["i"] = i;
-            auto const now = Clock::now();
             auto const written_ms = step.within_ms.value_or(waits_for_nothing ? 1000 : settings_.step_timeout_ms);
-            std::optional<TimeBounds> bounds;
-            double wait_ms = waits_for_nothing ? quiet_ms(written_ms, settings_.time_scale, allowance()) : written_ms + allowance();
-            if (step.window) {
-                bounds = window_bounds(marks_.at(step.window->after), step.window->min_ms, step.window->max_ms, settings_.time_scale,
-                                       allowance());
-                wait_ms = std::max(0.0, bounds->latest - ms_since_start(now));
-            }
-            auto deadline = bounds ? at_ms(bounds->latest) : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(wait_ms));
-            bool const capped = deadline > deadline_;
-            deadline = std::min(deadline, deadline_);
+            auto const [bounds, wait_ms, deadline, capped] =
+                wait_for(step.window, waits_for_nothing ? quiet_ms(written_ms, settings_.time_scale, allowance()) : written_ms + allowance());
             if (trace_) {
                 auto event = co_await connection.next(deadline);
                 if (event) log(step.socket, "in", kind_of(*event), describe_brief(*event), event->at);
@@ -318,7 +418,7 @@ private:
                         if (closest.empty()) closest = shortened(result.why);
                         continue;
                     }
-                    if (bounds && event) check_window(step, *bounds, *event);
+                    if (bounds && event) check_window(*step.window, *bounds, event->at, describe(*event), step.socket);
                     for (auto& [name, value] : result.captures) vars_[name] = value;
                     note_differences(result.nonstrict);
                     matched_at_ = event ? event->at : Clock::now();
@@ -339,18 +439,19 @@ private:
     }
 
     // Both ends, also for an event that was already queued when the step began.
-    void check_window(ExpectStep const& step, TimeBounds bounds, WireEvent const& event) {
-        auto const at = ms_since_start(event.at);
+    void check_window(Window const& window, TimeBounds bounds, Clock::time_point arrived, std::string const& what,
+                      std::string const& socket) {
+        auto const at = ms_since_start(arrived);
         auto const judged = judge_time(at, bounds);
         if (judged == Arrival::in) return;
-        auto const& mark = marks_.at(step.window->after);
+        auto const& mark = marks_.at(window.after);
         throw StepFailure{{"between " + std::to_string(std::llround(bounds.earliest - mark.start)) + " ms after mark " +
-                           step.window->after + " started and " + std::to_string(std::llround(bounds.latest - mark.finish)) +
+                           window.after + " started and " + std::to_string(std::llround(bounds.latest - mark.finish)) +
                            " ms after it finished"},
-                          describe(event) + " " + std::to_string(std::llround(at - mark.start)) + " ms after mark " +
-                              step.window->after + " started, " + std::to_string(std::llround(at - mark.finish)) + " ms after it finished",
+                          what + " " + std::to_string(std::llround(at - mark.start)) + " ms after mark " +
+                              window.after + " started, " + std::to_string(std::llround(at - mark.finish)) + " ms after it finished",
                           judged == Arrival::early ? "too early" : "too late",
-                          step.socket};
+                          socket};
     }
 
     static std::string kind_of(WireEvent const& e) {

@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <optional>
 
+namespace conformance::server {
+class Listener;
+}
+
 namespace conformance::interpreter {
 
 struct RunSettings {
@@ -25,6 +29,11 @@ struct RunSettings {
     bool record = false;
     // Which variables each run gets fresh and how sockets are addressed (docs/scenario-format.md, Profiles).
     scenario::Profile profile = scenario::Profile::paseo();
+    // Client scenarios: where the client under test connects (accept and no_connection steps), and
+    // whether the scenario's sockets end with a close 1012 (a client that stays for the next scenario)
+    // instead of a drop.
+    server::Listener* listener = nullptr;
+    bool close_at_end = false;
 };
 
 boost::asio::awaitable<ScenarioResult> run_scenario(scenario::Scenario const& scenario, RunSettings settings);

@@ -62,6 +62,7 @@ struct ScenarioResult {
     std::vector<scenario::Json> recorded_steps;  // with RunSettings::record: the trace as observed
     std::string transport;            // with --transport all: which one this run used
     bool relay_gone = false;          // refused, and the relay no longer accepts connections
+    std::vector<std::string> client_output;  // check-client --client-cmd: the client's last lines of stdout and stderr
     bool expected_failure = false;    // listed in the expectations file
     std::string expected_reason;
 };

@@ -164,6 +164,32 @@ MatchResult match(Json const& pattern, Json const& value, bool subset, Variables
     return result;
 }
 
+MatchResult match_fields(std::map<std::string, Json> const& patterns, std::map<std::string, std::string> const& values,
+                         std::string const& what, Variables const& vars) {
+    MatchResult result;
+    for (auto const& [name, pattern] : patterns) {
+        auto it = values.find(name);
+        if (pattern.is_object() && pattern.contains("$absent")) {
+            if (it == values.end()) continue;
+            result.why = what + " " + name + " should be absent, is \"" + it->second + "\"";
+            return result;
+        }
+        if (it == values.end()) {
+            result.why = what + " " + name + " missing";
+            return result;
+        }
+        auto one = match(pattern, Json(it->second), false, vars);
+        if (!one.matched) {
+            result.why = what + " " + name + ": " + one.why;
+            return result;
+        }
+        for (auto& [k, v] : one.captures) result.captures[k] = std::move(v);
+        for (auto& why : one.nonstrict) result.nonstrict.push_back(what + " " + name + ": " + why);
+    }
+    result.matched = true;
+    return result;
+}
+
 std::string describe(Json const& pattern) {
     if (is_matcher(pattern)) {
         std::string out;

@@ -36,6 +36,12 @@ struct MatchResult {
 
 MatchResult match(Json const& pattern, Json const& value, bool subset, Variables const& vars);
 
+// Named string values (HTTP headers, query parameters) against a pattern per name: `{"$absent": true}`
+// holds when the name is missing, any other pattern needs it present and matching. Mismatches read
+// `WHAT NAME missing`, `WHAT NAME should be absent, is "v"` or `WHAT NAME: why`.
+MatchResult match_fields(std::map<std::string, Json> const& patterns, std::map<std::string, std::string> const& values,
+                         std::string const& what, Variables const& vars);
+
 // A pattern rendered for a person ("any integer", "string matching /conn_[0-9a-f]{16}/", or the JSON).
 std::string describe(Json const& pattern);
 

@@ -51,6 +51,8 @@ void print_failure(std::ostream& out, interpreter::ScenarioResult const& r, std:
     for (auto const& e : f.expected) out << "      expected: " << p.green(e) << "\n";
     if (!f.actual.empty()) out << "      actual:   " << p.red(f.actual) << "\n";
     if (!f.message.empty()) out << "      " << (r.verdict == Verdict::error ? "error: " : "why: ") << f.message << "\n";
+    if (!r.client_output.empty()) out << "      the client's last lines:\n";
+    for (auto const& line : r.client_output) out << "        " << p.dim(line) << "\n";
     std::vector<interpreter::WireEntry const*> recent;
     for (auto const& w : r.wire_log)
         if (f.socket.empty() || w.socket == f.socket) recent.push_back(&w);
@@ -72,7 +74,7 @@ void print_console(std::ostream& out, RunInfo const& info, std::vector<interpret
     std::map<std::string, std::vector<interpreter::ScenarioResult const*>> sections;
     for (auto const& r : results) sections[r.scenario->section].push_back(&r);
     auto const s = summarize(results);
-    auto const h = headline(s, info.clients);
+    auto const h = headline(s, info.clients, info.judging_clients);
     out << (h.strict ? p.green(h.text) : h.compatible ? p.yellow(h.text) : p.red(h.text)) << "\n";
     char timing[160];
     std::snprintf(timing, sizeof timing, "latency %.0f ms (%s), time scale %g%s", info.latency_ms,

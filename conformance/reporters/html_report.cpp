@@ -166,6 +166,10 @@ std::string failure_box(ReportJson const& scenario) {
         for (auto const& alt : f["expected"]) out << "<b>expected:</b> " << escape(alt.is_string() ? alt.get<std::string>() : alt.dump()) << "\n";
     out << "<b>actual:</b> " << escape(text_of(f, "actual"));
     if (!text_of(f, "message").empty()) out << "\n" << escape(text_of(f, "message"));
+    if (scenario.contains("client_output") && !scenario["client_output"].empty()) {
+        out << "\n<b>the client's last lines:</b>";
+        for (auto const& line : scenario["client_output"]) out << "\n  " << escape(line.get<std::string>());
+    }
     out << "</div>";
     return out.str();
 }

@@ -53,6 +53,8 @@ std::string failure_text(interpreter::ScenarioResult const& r, std::vector<Requi
         auto const& w = r.wire_log[i];
         text += "  +" + seconds(w.t_ms) + "s " + w.socket + (w.direction == "out" ? " > " : " < ") + w.kind + " " + w.text + "\n";
     }
+    if (!r.client_output.empty()) text += "the client's last lines:\n";
+    for (auto const& line : r.client_output) text += "  " + line + "\n";
     return text;
 }
 

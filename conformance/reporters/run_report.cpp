@@ -39,22 +39,26 @@ bool fails_run(interpreter::ScenarioResult const& r, bool strict) {
     }
 }
 
-Headline headline(Summary const& s, std::string const& clients) {
+Headline headline(Summary const& s, std::string const& clients, bool judging_clients) {
     Headline h;
     h.compatible = s.failed + s.blocked + s.errors + s.flaky + s.notrun == 0;
     h.strict = h.compatible && s.nonstrict == 0;
     auto const count = [](std::size_t n, char const* what) { return std::to_string(n) + " " + what; };
+    // A relay run judges a relay for the profile's clients; check-client judges a client for the relay.
+    auto const partner = judging_clients ? "the " + clients + " relay" : clients + " clients";
+    auto const official = judging_clients ? "the official client" : "the official relay";
+    auto const dependents = judging_clients ? "the relay and its peers do not depend on" : "no client depends on";
     if (h.strict) {
-        h.text = "Compatible with " + clients + " clients, and strictly: no difference from the official relay in " + count(s.passed, "scenarios");
+        h.text = "Compatible with " + partner + ", and strictly: no difference from " + official + " in " + count(s.passed, "scenarios");
     } else if (h.compatible) {
-        h.text = "Compatible with " + clients + " clients, not strictly: " + count(s.nonstrict, "scenarios") +
-                 " differ from the official relay only in details no client depends on";
+        h.text = "Compatible with " + partner + ", not strictly: " + count(s.nonstrict, "scenarios") + " differ from " + official +
+                 " only in details " + dependents;
     } else {
         std::string why;
         for (auto const& [n, what] : {std::pair{s.failed, "failed"}, std::pair{s.blocked, "blocked"}, std::pair{s.flaky, "flaky"},
                                       std::pair{s.errors, "could not be run"}, std::pair{s.notrun, "not run"}})
             if (n) why += (why.empty() ? "" : ", ") + count(n, what);
-        h.text = "NOT compatible with " + clients + " clients: " + why;
+        h.text = "NOT compatible with " + partner + ": " + why;
     }
     if (s.expected_failures) h.text += " (" + count(s.expected_failures, "known deviations expected") + ")";
     return h;
@@ -71,7 +75,7 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
     report["relay_url"] = info.relay_url;
     report["started_at"] = info.started_at;
     report["duration_ms"] = info.duration_ms;
-    auto const h = headline(s, info.clients);
+    auto const h = headline(s, info.clients, info.judging_clients);
     report["verdict"] = {{"compatible", h.compatible}, {"strict", h.strict}, {"strict_mode", info.strict}, {"headline", h.text}};
     report["timing"] = {{"latency_ms", std::round(info.latency_ms * 10) / 10},
                         {"latency_source", info.latency_given ? "given" : "calibrated"},
@@ -119,6 +123,7 @@ Json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> c
         j["steps"] = Json::array();
         for (auto const& step : r.steps)
             j["steps"].push_back({{"index", step.index}, {"text", step.text}, {"outcome", step.outcome}, {"elapsed_ms", step.elapsed_ms}});
+        if (!r.client_output.empty()) j["client_output"] = r.client_output;
         j["wire_log"] = Json::array();
         for (auto const& w : r.wire_log)
             j["wire_log"].push_back({{"t_ms", std::round(w.t_ms * 10) / 10}, {"socket", w.socket}, {"direction", w.direction},

@@ -26,6 +26,7 @@ struct RunInfo {
     unsigned repeat = 1;
     std::string profile = "paseo";  // the protocol profile run (--profile)
     std::string clients = "Paseo";  // whose clients the headline speaks of (the profile's)
+    bool judging_clients = false;   // check-client: the headline speaks of the client under test
 };
 
 struct Summary {
@@ -47,7 +48,7 @@ struct Headline {
     std::string text;
 };
 
-Headline headline(Summary const& summary, std::string const& clients = "Paseo");
+Headline headline(Summary const& summary, std::string const& clients = "Paseo", bool judging_clients = false);
 
 // The JSON report (docs/reports.md); the HTML report is rendered from it.
 nlohmann::ordered_json json_report(RunInfo const& info, std::vector<interpreter::ScenarioResult> const& results,

@@ -17,7 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char const* action_keys[] = {"expect", "open", "send", "close", "drop", "http", "mark"};
+constexpr char const* action_keys[] = {"expect", "open", "send", "close", "drop", "http", "accept", "no_connection", "mark"};
+
+// The steps only one kind of file may hold.
+bool relay_only(std::string const& kind) { return kind == "open" || kind == "http"; }
+bool client_only(std::string const& kind) { return kind == "accept" || kind == "no_connection"; }
 
 // Collects problems as lines of the form `FILE: scenario "ID" step N (POINTER): message`.
 class Problems {
@@ -177,6 +181,8 @@ EventMatcher event_matcher(Json const& j) {
         if (close.contains("code")) {
             if (close.at("code").is_array())
                 close.at("code").get_to(c.codes);
+            else if (close.at("code").is_object())
+                c.code_pattern = close.at("code");
             else
                 c.codes.push_back(close.at("code").get<std::uint16_t>());
         }
@@ -191,10 +197,11 @@ EventMatcher event_matcher(Json const& j) {
 class ScenarioBuilder {
 public:
     ScenarioBuilder(Json const& j, std::size_t index, std::string const& file, std::string const& section, Profile const& profile,
-                    Problems& problems)
+                    FileKind kind, Problems& problems)
         : j_(j), index_(index), profile_(profile), problems_(problems) {
         scenario_.file = file;
         scenario_.section = section;
+        scenario_.client = kind == FileKind::client;
     }
 
     Scenario build() {
@@ -207,7 +214,12 @@ public:
         scenario_.level = j_.at("level") == "SHOULD" ? Level::should : Level::must;
         j_.at("tags").get_to(scenario_.tags);
         scenario_.timeout_ms = j_.value("timeout_ms", 30000u);
-        for (auto const& [name, spec] : j_.at("sockets").items()) scenario_.sockets[name] = socket(name, spec);
+        for (auto const& [name, spec] : j_.at("sockets").items()) {
+            if (scenario_.client)
+                scenario_.patterns[name] = pattern(name, spec);
+            else
+                scenario_.sockets[name] = socket(name, spec);
+        }
         auto const& steps = j_.at("steps");
         for (std::size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(step(steps[i], i));
         return std::move(scenario_);
@@ -256,9 +268,34 @@ private:
         return s;
     }
 
+    // A client scenario's socket: patterns over the request, checked as expect steps' patterns are.
+    SocketPattern pattern(std::string const& name, Json const& j) {
+        SocketPattern p;
+        auto const ptr = "/scenarios/" + std::to_string(index_) + "/sockets/" + name;
+        auto const& fields = profile_.query_fields;
+        for (auto const& [key, value] : j.items()) {
+            if (key == "path") {
+                p.path = value;
+            } else if (key == "headers") {
+                for (auto const& [header, sub] : value.items()) {
+                    auto lower = header;
+                    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+                    p.headers[lower] = sub;
+                }
+            } else if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
+                problems_.add(scenario_label(j_, index_), ptr + "/" + key, "not a socket field of profile " + profile_.name);
+                continue;
+            } else {
+                p.fields[key] = value;
+            }
+            check_matcher_keys(value, ptr + "/" + key, scenario_label(j_, index_), problems_);
+        }
+        return p;
+    }
+
     std::string socket_ref(Json const& step, char const* key, std::size_t i) {
         auto name = step.at(key).get<std::string>();
-        if (!scenario_.sockets.count(name)) problems_.add(where(i), pointer(i) + "/" + key, "no socket named \"" + name + "\" in sockets");
+        if (!scenario_.sockets.count(name) && !scenario_.patterns.count(name)) problems_.add(where(i), pointer(i) + "/" + key, "no socket named \"" + name + "\" in sockets");
         return name;
     }
 
@@ -288,6 +325,12 @@ private:
             return o;
         }
         if (j.contains("send")) return send(j, i);
+        if (j.contains("accept")) return accept(j, i);
+        if (j.contains("no_connection")) {
+            NoConnectionStep n{socket_ref(j, "no_connection", i), j.value("within_ms", 1000u)};
+            uses_pattern(n.socket, i);
+            return n;
+        }
         if (j.contains("close"))
             return CloseStep{socket_ref(j, "close", i), j.value("code", std::uint16_t(1000)), j.value("reason", std::string())};
         if (j.contains("drop")) return DropStep{socket_ref(j, "drop", i)};
@@ -303,6 +346,44 @@ private:
             return h;
         }
         return MarkStep{};
+    }
+
+    AcceptStep accept(Json const& j, std::size_t i) {
+        AcceptStep a;
+        a.socket = socket_ref(j, "accept", i);
+        if (j.contains("refuse")) {
+            auto const& r = j.at("refuse");
+            a.refuse = Refusal{r.value("status", 503u), r.value("body", std::string()), {}};
+            if (r.contains("headers")) r.at("headers").get_to(a.refuse->headers);
+        }
+        timing(j, i, a.within_ms, a.window);
+        uses_pattern(a.socket, i);
+        if (auto it = scenario_.patterns.find(a.socket); it != scenario_.patterns.end()) {
+            for (auto const* values : {&it->second.fields, &it->second.headers})
+                for (auto const& [_, value] : *values) collect_captures(value, captured_);
+            if (it->second.path) collect_captures(*it->second.path, captured_);
+        }
+        return a;
+    }
+
+    // A step that matches requests against a socket's pattern: its ${variables} must have values by then.
+    void uses_pattern(std::string const& socket, std::size_t i) {
+        auto it = scenario_.patterns.find(socket);
+        if (it == scenario_.patterns.end()) return;
+        for (auto const* values : {&it->second.fields, &it->second.headers})
+            for (auto const& [_, value] : *values) require_known(value.dump(), {}, where(i), pointer(i));
+        if (it->second.path) require_known(it->second.path->dump(), {}, where(i), pointer(i));
+    }
+
+    // within_ms or window, as expect and accept steps take them.
+    void timing(Json const& j, std::size_t i, std::optional<std::uint32_t>& within_ms, std::optional<Window>& window) {
+        if (j.contains("within_ms")) within_ms = j.at("within_ms").get<std::uint32_t>();
+        if (!j.contains("window")) return;
+        auto const& w = j.at("window");
+        window = Window{w.at("after").get<std::string>(), w.at("min_ms").get<std::uint32_t>(), w.at("max_ms").get<std::uint32_t>()};
+        if (!marks_.count(window->after))
+            problems_.add(where(i), pointer(i) + "/window/after", "no earlier step sets the mark \"" + window->after + "\"");
+        if (within_ms) problems_.add(where(i), pointer(i), "give window or within_ms, not both");
     }
 
     SendStep send(Json const& j, std::size_t i) {
@@ -359,14 +440,7 @@ private:
             for (auto const& alt : j.at("one_of")) e.alternatives.push_back(event_matcher(alt));
         else
             e.alternatives.push_back(event_matcher(j));
-        if (j.contains("within_ms")) e.within_ms = j.at("within_ms").get<std::uint32_t>();
-        if (j.contains("window")) {
-            auto const& w = j.at("window");
-            e.window = Window{w.at("after").get<std::string>(), w.at("min_ms").get<std::uint32_t>(), w.at("max_ms").get<std::uint32_t>()};
-            if (!marks_.count(e.window->after))
-                problems_.add(where(i), pointer(i) + "/window/after", "no earlier step sets the mark \"" + e.window->after + "\"");
-            if (e.within_ms) problems_.add(where(i), pointer(i), "give window or within_ms, not both");
-        }
+        timing(j, i, e.within_ms, e.window);
         e.repeat = j.value("repeat", 1u);
         e.skip_other_frames = j.value("skip_other_frames", false);
         check_frame_matchers(j, i);
@@ -410,13 +484,20 @@ std::string step_kind(Json const& step) {
     return {};
 }
 
-std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Profile const& profile, Problems& problems) {
+std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& validator, Profile const& profile, FileKind kind,
+                                Problems& problems) {
     Json doc;
     std::vector<Json::json_pointer> repeated;
     try {
         doc = parse_noting_repeated_keys(read_file(file), repeated);
     } catch (Json::parse_error const& e) {
         problems.add("", "/", std::string("not valid JSON: ") + e.what());
+        return {};
+    }
+    bool const client = kind == FileKind::client;
+    if (bool const client_file = doc.is_object() && doc.contains("kind") && doc["kind"] == "client"; client_file != client) {
+        problems.add("", "/kind", client_file ? "a client scenario file (\"kind\": \"client\"): check a client with it (relay-conformance check-client)"
+                                              : "not a client scenario file: client scenario files say \"kind\": \"client\"");
         return {};
     }
     auto const before = problems.lines().size();
@@ -437,18 +518,25 @@ std::vector<Scenario> load_file(fs::path const& file, SchemaValidator const& val
         for (std::size_t i = 0; i < steps.size(); ++i) {
             auto const ptr = "/scenarios/" + std::to_string(s) + "/steps/" + std::to_string(i);
             auto const where = scenario_label(scenarios[s], s) + " step " + std::to_string(i + 1);
-            auto const kind = steps[i].is_object() ? step_kind(steps[i]) : "";
-            if (kind.empty()) {
-                problems.add(where, ptr, "a step needs one of expect, open, send, close, drop, http, mark");
+            auto const step = steps[i].is_object() ? step_kind(steps[i]) : "";
+            if (step.empty()) {
+                problems.add(where, ptr, client ? "a step needs one of accept, no_connection, expect, send, close, drop, mark"
+                                                : "a step needs one of expect, open, send, close, drop, http, mark");
                 continue;
             }
-            for (auto const& error : validator.validate(steps[i], "#/$defs/" + kind + "_step", ptr)) problems.add(where, error.pointer, error.message);
+            if (client ? relay_only(step) : client_only(step)) {
+                problems.add(where, ptr + "/" + step,
+                             client ? "\"" + step + "\" is not a step of a client scenario (the client under test connects: use accept)"
+                                    : "\"" + step + "\" is a step of client scenarios only (files with \"kind\": \"client\")");
+                continue;
+            }
+            for (auto const& error : validator.validate(steps[i], "#/$defs/" + step + "_step", ptr)) problems.add(where, error.pointer, error.message);
         }
     }
     if (problems.lines().size() != before) return {};
     std::vector<Scenario> out;
     auto const section = doc.value("section", std::string());
-    for (std::size_t s = 0; s < scenarios.size(); ++s) out.push_back(ScenarioBuilder(scenarios[s], s, file.string(), section, profile, problems).build());
+    for (std::size_t s = 0; s < scenarios.size(); ++s) out.push_back(ScenarioBuilder(scenarios[s], s, file.string(), section, profile, kind, problems).build());
     std::map<std::string, std::size_t> seen;
     for (std::size_t s = 0; s < out.size(); ++s)
         if (!seen.emplace(out[s].id, s).second)
@@ -473,15 +561,15 @@ void throw_if_any(std::vector<std::string> const& lines) {
 
 }  // namespace
 
-std::vector<Scenario> load_file(fs::path const& file, Json const& schema, Profile const& profile) {
+std::vector<Scenario> load_file(fs::path const& file, Json const& schema, Profile const& profile, FileKind kind) {
     SchemaValidator validator(schema);
     Problems problems(file.string());
-    auto scenarios = load_file(file, validator, profile, problems);
+    auto scenarios = load_file(file, validator, profile, kind, problems);
     throw_if_any(problems.lines());
     return scenarios;
 }
 
-std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_file, Profile const& profile) {
+std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_file, Profile const& profile, FileKind kind) {
     if (!fs::is_directory(dir)) throw LoadError(dir.string() + ": no such scenario folder");
     SchemaValidator validator(read_schema(schema_file));
     std::vector<fs::path> files;
@@ -497,7 +585,7 @@ std::vector<Scenario> load_library(fs::path const& dir, fs::path const& schema_f
     std::map<std::string, std::string> owner;
     for (auto const& file : files) {
         Problems problems(file.string());
-        for (auto& scenario : load_file(file, validator, profile, problems)) {
+        for (auto& scenario : load_file(file, validator, profile, kind, problems)) {
             if (auto [it, fresh] = owner.emplace(scenario.id, file.string()); !fresh)
                 problems.add("scenario \"" + scenario.id + "\"", "id", "id already used in " + it->second);
             all.push_back(std::move(scenario));

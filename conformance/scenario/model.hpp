@@ -24,6 +24,14 @@ struct SocketSpec {
     std::map<std::string, std::string> headers;
 };
 
+// A client scenario's socket (docs/scenario-format.md, "Client scenarios"): patterns over the handshake
+// request a client under test makes, not an address. Fields not named are not checked.
+struct SocketPattern {
+    std::map<std::string, Json> fields;   // profile query field -> pattern over its percent-decoded value
+    std::optional<Json> path;             // absent: the profile's path
+    std::map<std::string, Json> headers;  // lower-case name -> pattern
+};
+
 struct HttpExpectation {
     unsigned status = 0;
     std::optional<Json> body;              // a pattern
@@ -45,6 +53,7 @@ struct FrameMatcher {
 
 struct CloseMatcher {
     std::vector<std::uint16_t> codes;  // empty: any code
+    std::optional<Json> code_pattern;  // instead of codes: a pattern over the code, e.g. with a $strict code
     std::optional<Json> reason;        // a pattern
 };
 
@@ -103,7 +112,28 @@ struct HttpStep {
 
 struct MarkStep {};
 
-using Action = std::variant<OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep>;
+// The HTTP answer an accept step refuses a handshake with.
+struct Refusal {
+    unsigned status = 503;
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+
+// Client scenarios: the next connection matching the socket's pattern becomes the socket (or is refused).
+struct AcceptStep {
+    std::string socket;
+    std::optional<Refusal> refuse;
+    std::optional<std::uint32_t> within_ms;  // absent: the runner's step timeout
+    std::optional<Window> window;
+};
+
+// Client scenarios: no connection matching the socket's pattern arrives for within_ms (scaled).
+struct NoConnectionStep {
+    std::string socket;
+    std::uint32_t within_ms = 1000;
+};
+
+using Action = std::variant<OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep, AcceptStep, NoConnectionStep>;
 
 struct Step {
     Action action;
@@ -123,6 +153,8 @@ struct Scenario {
     std::vector<std::string> tags;
     std::uint32_t timeout_ms = 30000;
     std::map<std::string, SocketSpec> sockets;
+    bool client = false;  // a client scenario ("kind": "client"): `patterns` name its sockets, not `sockets`
+    std::map<std::string, SocketPattern> patterns;
     std::vector<Step> steps;
     std::string file;  // path it was loaded from, as given to the loader
     std::string section;

@@ -65,6 +65,7 @@ Profile Profile::paseo() {
     p.socket_path = "/ws";
     p.query_fields = {"serverId", "v", "role", "connectionId"};
     p.defaults = {{"serverId", "${serverId}"}};
+    p.client_requirement_pattern = "^(DAEMON|APP)-[0-9]+$";
     return p;
 }
 
@@ -74,10 +75,12 @@ Profile load_profile(fs::path const& file, fs::path const& root) {
     for (auto const& error : SchemaValidator(read_json(root / "profiles" / "profile.schema.json")).validate(j))
         problems.push_back(file.string() + ": " + (error.pointer.empty() ? "/" : error.pointer) + ": " + error.message);
     if (problems.empty()) {
-        try {
-            std::regex(j.at("requirement_pattern").get<std::string>(), std::regex::ECMAScript);
-        } catch (std::regex_error const&) {
-            problems.push_back(file.string() + ": /requirement_pattern: not a valid regular expression");
+        for (auto const* key : {"requirement_pattern", "client_requirement_pattern"}) {
+            try {
+                if (j.contains(key)) std::regex(j.at(key).get<std::string>(), std::regex::ECMAScript);
+            } catch (std::regex_error const&) {
+                problems.push_back(file.string() + ": /" + key + ": not a valid regular expression");
+            }
         }
         auto const& sockets = j.at("sockets");
         auto const fields = sockets.value("query_fields", std::vector<std::string>{});
@@ -107,6 +110,21 @@ Profile load_profile(fs::path const& file, fs::path const& root) {
     sockets.at("path").get_to(p.socket_path);
     p.query_fields = sockets.value("query_fields", std::vector<std::string>{});
     p.defaults = sockets.value("defaults", std::map<std::string, std::string>{});
+    if (j.contains("client_requirements")) p.client_requirements = root / j.at("client_requirements").get<std::string>();
+    p.client_requirement_pattern = j.value("client_requirement_pattern", std::string());
+    if (j.contains("client_scenarios")) p.client_scenarios = root / j.at("client_scenarios").get<std::string>();
+    return p;
+}
+
+Profile client_side(Profile const& profile) {
+    if (profile.client_requirement_pattern.empty())
+        throw LoadError("profile " + profile.name + " has no client checks (client_requirements, client_requirement_pattern, client_scenarios)");
+    Profile p = profile;
+    p.requirements = profile.client_requirements;
+    p.requirement_pattern = profile.client_requirement_pattern;
+    p.scenarios = profile.client_scenarios;
+    p.variables.clear();
+    p.defaults.clear();
     return p;
 }
 

@@ -24,6 +24,10 @@ struct Profile {
     std::string socket_path = "/ws";     // a socket's path when it gives none
     std::vector<std::string> query_fields;         // socket fields that become the query, in this order
     std::map<std::string, std::string> defaults;   // query field -> value when the socket leaves it out
+    // The client side (relay-conformance check-client): empty where the profile has none.
+    std::filesystem::path client_requirements;  // resolved
+    std::string client_requirement_pattern;
+    std::filesystem::path client_scenarios;     // resolved
 
     // Paseo's addressing and variables, for loaders and interpreters given no profile (files need not exist).
     static Profile paseo();
@@ -35,6 +39,11 @@ Profile load_profile(std::filesystem::path const& file, std::filesystem::path co
 
 // The profile `name` under root/profiles/. Unknown: LoadError `unknown profile "x"; known profiles: a, b`.
 Profile find_profile(std::filesystem::path const& root, std::string const& name);
+
+// The profile as its client checks see it: the client requirements, their id pattern and the client
+// scenario folder in place of the relay's, and no fresh variables (client scenarios capture their
+// values). Throws LoadError if the profile has no client side.
+Profile client_side(Profile const& profile);
 
 // Names of every root/profiles/*/profile.json, sorted.
 std::vector<std::string> known_profiles(std::filesystem::path const& root);

@@ -30,17 +30,37 @@ class ScenarioRun:
     settings: RunSettings
 
 
+class LoopThread:
+    """An asyncio loop running on a daemon thread, for coroutines the pytest items wait on."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, coroutine) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def stop(self) -> None:
+        """Cancels what still runs (after -x, or an interrupt), lets it shut its sockets, ends the thread."""
+        try:
+            self.submit(_cancel_all()).result(SHUTDOWN_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            pass  # the thread is a daemon: a scenario stuck in cleanup cannot hold the session
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(SHUTDOWN_TIMEOUT_S)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
 class BackgroundRunner:
     def __init__(self, address: RelayAddress, runs: Iterable[ScenarioRun], repeat: int = 1) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="relay-scenarios", daemon=True)
-        self._thread.start()
+        self._thread = LoopThread("relay-scenarios")
         self._started = time.monotonic()
         self._futures: dict[str, concurrent.futures.Future] = {}
         self._timeouts: dict[str, float] = {}
         for run in runs:
-            coroutine = _repeated(run, address, repeat)
-            self._futures[run.key] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            self._futures[run.key] = self._thread.submit(_repeated(run, address, repeat))
             self._timeouts[run.key] = repeat * scenario_cap_ms(run.scenario, run.settings) / 1000 + RESULT_MARGIN_S
 
     def result(self, key: str) -> ScenarioResult:
@@ -54,15 +74,7 @@ class BackgroundRunner:
             raise TimeoutError(f"scenario {key} gave no result within {self._timeouts[key]:g} s") from None
 
     def stop(self) -> None:
-        """Cancels what still runs (after -x, or an interrupt), lets it shut its sockets, ends the thread."""
-        try:
-            asyncio.run_coroutine_threadsafe(_cancel_all(), self._loop).result(SHUTDOWN_TIMEOUT_S)
-        except concurrent.futures.TimeoutError:
-            pass  # the thread is a daemon: a scenario stuck in cleanup cannot hold the session
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(SHUTDOWN_TIMEOUT_S)
-        if not self._thread.is_alive():
-            self._loop.close()
+        self._thread.stop()
 
 
 async def _repeated(run: ScenarioRun, address: RelayAddress, repeat: int) -> ScenarioResult:

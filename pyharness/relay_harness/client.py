@@ -16,7 +16,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from websockets.client import ClientConnection
-from websockets.connection import OPEN
+from websockets.connection import CLIENT, OPEN, Connection
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidHandshake, PayloadTooBig
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
@@ -43,6 +43,8 @@ MAX_WIRE_LOG_LINES = 10_000
 # much. Uncompressed messages from this size on are framed here, masked a slice at a time.
 SLICED_MASKING_BYTES = 1024 * 1024
 MASK_SLICE_BYTES = 1024 * 1024  # a multiple of 4: every slice starts on the mask's first byte
+# Playing the relay (client checks): how long the runner's closing handshake may take before it cuts TCP.
+CLOSE_TIMEOUT_S = 10.0
 
 
 class ConnectFailed(Exception):
@@ -351,10 +353,12 @@ class HandshakeInvalid:
 
 
 class WebSocket:
-    """One open WebSocket: events queue up as they arrive; sends never wait for the relay's answer."""
+    """One open WebSocket: events queue up as they arrive; sends never wait for the peer's answer.
+    Usually the runner's client socket to a relay; with a server-side connection (client checks, the
+    runner playing the relay) it is a socket the runner accepted, and closes as a server does."""
 
     def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 connection: ClientConnection, log: WireLog, transport: Transport = PLAIN) -> None:
+                 connection: Connection, log: WireLog, transport: Transport = PLAIN) -> None:
         self.name = name
         self._reader, self._writer, self._conn, self._log = reader, writer, connection, log
         self._transport = transport
@@ -366,6 +370,8 @@ class WebSocket:
         self._ended = False  # a close frame, a drop or an invalid frame has been queued
         self._rejected = False  # the relay sent something invalid, or overflowed the queue: stop reading
         self._dropped_by_us = False
+        self._is_client = connection.side is CLIENT
+        self._close_timer: Optional[asyncio.TimerHandle] = None
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
 
     # -- receiving
@@ -445,6 +451,8 @@ class WebSocket:
     def _on_connection_end(self) -> None:
         if not self._ended and not self._dropped_by_us:
             self._push(Event("dropped", loop_ms()))
+        if self._close_timer:
+            self._close_timer.cancel()
         self._writer.transport.abort()
 
     def _push(self, event: Event) -> None:
@@ -463,7 +471,7 @@ class WebSocket:
         if not self._can_send("frame"):
             return
         pieces = split_message(payload, self._transport.fragments)
-        if len(payload) >= SLICED_MASKING_BYTES and not self._conn.extensions:
+        if len(payload) >= SLICED_MASKING_BYTES and not self._conn.extensions and self._is_client:
             first = OP_TEXT if kind == "text" else OP_BINARY
             frames = [await masked_frame(OP_CONT if number else first, piece, number == len(pieces) - 1)
                       for number, piece in enumerate(pieces)]
@@ -482,12 +490,20 @@ class WebSocket:
         await self._drain()
 
     async def close(self, code: int, reason: str) -> None:
-        """Sends a close frame and returns: the official relay does not answer close frames."""
+        """Sends a close frame and returns: the official relay does not answer close frames. A server-side
+        socket then completes the closing handshake in the background: the peer's answering close frame
+        ends it (the Sans-I/O layer then asks to close TCP), else TCP is cut after CLOSE_TIMEOUT_S."""
         if not self._can_send("close frame"):
             return
         self._conn.send_close(code, reason)
         self._log.add(self.name, ">", f"close frame {code} {compact(reason)}")
+        if not self._is_client:
+            self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self._writer.transport.abort)
         await self._drain()
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn.state is OPEN and not self._writer.transport.is_closing()
 
     def drop(self) -> None:
         """Cuts the TCP connection without a close frame."""
@@ -505,7 +521,7 @@ class WebSocket:
     def _can_send(self, what: str) -> bool:
         # Sending on a connection the relay has already ended is not a fault of the runner: the
         # steps that follow say whether the relay was right to end it.
-        if self._conn.state is OPEN and not self._writer.transport.is_closing():
+        if self.is_open:
             return True
         self._log.add(self.name, ">", f"({what} not sent: the connection is already closing)")
         return False
@@ -514,6 +530,8 @@ class WebSocket:
         for data in self._conn.data_to_send():
             if data:
                 self._writer.write(data)
+            elif not self._is_client:
+                self._writer.close()  # a server closes TCP once the closing handshake is done
             elif self._writer.can_write_eof() and not self._writer.transport.is_closing():
                 self._writer.write_eof()
 

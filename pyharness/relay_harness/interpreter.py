@@ -1,4 +1,5 @@
-"""Runs one scenario against a relay and says what happened: a ScenarioResult (verdicts.py) with the
+"""Runs one scenario and says what happened (StepRunner: the steps every run shares; the relay run adds
+open and http, client_run.py's client check accept and no_connection): a ScenarioResult (verdicts.py) with the
 verdict, the failing step, the requirement it is attributed to, every accepted alternative, what arrived
 instead, the NON-STRICT differences, and the wire log. Time is judged as timing.py says, on the clock of
 client.loop_ms, with events stamped when their bytes arrived."""
@@ -60,13 +61,17 @@ def scenario_cap_ms(scenario: model.Scenario, settings: RunSettings) -> float:
 
 async def run_scenario(scenario: model.Scenario, address: RelayAddress,
                        settings: RunSettings = RunSettings()) -> ScenarioResult:
-    return await _ScenarioRun(scenario, address, settings).run()
+    return await _RelayRun(scenario, address, settings).run()
 
 
-class _ScenarioRun:
-    def __init__(self, scenario: model.Scenario, address: RelayAddress, settings: RunSettings) -> None:
-        self.scenario, self.address, self.settings = scenario, address, settings
-        self.variables: dict[str, Any] = fresh_variables(settings.profile, scenario.id)
+class StepRunner:
+    """What every scenario run does, whoever plays which side: walks the steps, keeps marks, variables
+    and sockets, and carries out send, expect, close, drop and mark on its sockets. A subclass adds the
+    steps that make sockets (the relay run: open, http; the client check: accept, no_connection)."""
+
+    def __init__(self, scenario: model.Scenario, settings: RunSettings, variables: dict[str, Any]) -> None:
+        self.scenario, self.settings = scenario, settings
+        self.variables = variables
         self.sockets: dict[str, WebSocket] = {}
         self.marks: dict[str, Interval] = {}
         # The slowest open or http step so far: a relay slowing down under the run's own load widens
@@ -94,11 +99,15 @@ class _ScenarioRun:
             # log; the sockets are closed below like after any other verdict.
             result = self._result(ERROR, message=_runner_fault(error))
         finally:
-            await asyncio.gather(*(socket.shut() for socket in self.sockets.values()), return_exceptions=True)
+            await self._release_sockets()
         result.duration_ms = (time.monotonic() - started) * 1000
         result.wire_log = self.log.lines
         result.nonstrict = self.differences
         return result
+
+    async def _release_sockets(self) -> None:
+        """After the verdict: cut every socket."""
+        await asyncio.gather(*(socket.shut() for socket in self.sockets.values()), return_exceptions=True)
 
     def _cap_ms(self) -> float:
         return scenario_cap_ms(self.scenario, self.settings)
@@ -151,37 +160,6 @@ class _ScenarioRun:
         requirement = self.scenario.requirement_of(self.current)
         self.differences += [Difference(self.current + 1, requirement, detail) for detail in details]
 
-    # --- open ------------------------------------------------------------------------------
-
-    async def _open(self, step: model.OpenStep) -> None:
-        spec = self.scenario.sockets[step.socket]
-        target = socket_target(spec, self.settings.profile, self.variables)
-        headers = {name: substitute(value, self.variables) for name, value in spec.headers.items()}
-        outcome = await self._on_the_wire(
-            open_websocket(step.socket, self.address, target, headers, self._step_timeout_s(), self.log,
-                           self.settings.transport),
-            "handshake response")
-        if step.refused is None:
-            self._check_opened(step.socket, outcome)
-        else:
-            await self._check_refused(step.refused, outcome)
-
-    def _check_opened(self, name: str, outcome) -> None:
-        if isinstance(outcome, WebSocket):
-            self.sockets[name] = outcome
-            return
-        expected = ["101 Switching Protocols (the handshake succeeds)"]
-        if isinstance(outcome, HandshakeInvalid):
-            raise StepFailed(expected, f"{outcome.response.describe()}, which a client must reject: {outcome.why}")
-        raise StepFailed(expected, outcome.response.describe())
-
-    async def _check_refused(self, expectation: model.HttpExpectation, outcome) -> None:
-        expected = [self._describe_http(expectation)]
-        if isinstance(outcome, WebSocket):
-            await outcome.shut()
-            raise StepFailed(expected, "101 Switching Protocols: the handshake was accepted")
-        self._check_http(expectation, outcome.response, expected)
-
     # --- send, close, drop -------------------------------------------------------------------
 
     async def _send(self, step: model.SendStep) -> None:
@@ -207,46 +185,6 @@ class _ScenarioRun:
 
     async def _mark(self, step: model.MarkStep) -> None:
         pass  # the mark is an interval that starts and finishes now
-
-    # --- plain HTTP ----------------------------------------------------------------------------
-
-    async def _http(self, step: model.HttpStep) -> None:
-        target = substitute(step.path, self.variables)
-        if step.query is not None:
-            target += "?" + substitute(step.query, self.variables)
-        headers = {name: substitute(value, self.variables) for name, value in step.headers.items()}
-        self.log.add("http", ">", f"{step.method} {target}")
-        response = await self._on_the_wire(
-            http_exchange(self.address, step.method, target, headers, self._step_timeout_s()), "complete HTTP response")
-        self.log.add("http", "<", response.describe())
-        self._check_http(step.response, response, [self._describe_http(step.response)])
-
-    def _check_http(self, expectation: model.HttpExpectation, response: HttpResponse, expected: list[str]) -> None:
-        if response.status != expectation.status:
-            raise StepFailed(expected, response.describe())
-        checks = [("body", expectation.body, response.text)] if expectation.has_body else []
-        checks += [(f"header {name}", pattern, response.header(name)) for name, pattern in expectation.headers.items()]
-        differences = []
-        for what, pattern, value in checks:
-            result = match_member(pattern, value, variables=self.variables)
-            if not result.matched:
-                raise StepFailed(expected, response.describe(), f"{what} {result.why}")
-            self.variables.update(result.captures)
-            differences += [f"{what} {difference}" for difference in result.differences]
-        self._note_differences(differences)
-
-    async def _on_the_wire(self, exchange, awaited: str):
-        """Runs a connect-and-answer exchange; sorts what can go wrong into error, notrun and fail."""
-        try:
-            return await exchange
-        except ConnectFailed as error:
-            if await is_reachable(self.address) is not None:
-                raise RelayGone(f"relay stopped answering: {error}") from None
-            raise StepError(str(error)) from None
-        except BadResponse as error:
-            raise StepFailed([awaited], f"unreadable response: {error}") from None
-        except asyncio.TimeoutError:
-            raise StepFailed([awaited], f"no {awaited} within {self.settings.step_timeout_ms} ms") from None
 
     # --- expect ----------------------------------------------------------------------------------
 
@@ -341,6 +279,90 @@ class _ScenarioRun:
         return (f"{window.min_ms} ms{scale} after {window.after} started and {window.max_ms} ms{scale} "
                 f"(+ {allowance:.0f} ms latency allowance) after it finished")
 
+    _HANDLERS = {
+        model.SendStep: _send, model.ExpectStep: _expect, model.CloseStep: _close, model.DropStep: _drop,
+        model.MarkStep: _mark,
+    }
+
+
+class _RelayRun(StepRunner):
+    """A relay scenario: the runner is the clients, opening sockets to the relay at `address`."""
+
+    def __init__(self, scenario: model.Scenario, address: RelayAddress, settings: RunSettings) -> None:
+        super().__init__(scenario, settings, fresh_variables(settings.profile, scenario.id))
+        self.address = address
+
+    # --- open ------------------------------------------------------------------------------
+
+    async def _open(self, step: model.OpenStep) -> None:
+        spec = self.scenario.sockets[step.socket]
+        target = socket_target(spec, self.settings.profile, self.variables)
+        headers = {name: substitute(value, self.variables) for name, value in spec.headers.items()}
+        outcome = await self._on_the_wire(
+            open_websocket(step.socket, self.address, target, headers, self._step_timeout_s(), self.log,
+                           self.settings.transport),
+            "handshake response")
+        if step.refused is None:
+            self._check_opened(step.socket, outcome)
+        else:
+            await self._check_refused(step.refused, outcome)
+
+    def _check_opened(self, name: str, outcome) -> None:
+        if isinstance(outcome, WebSocket):
+            self.sockets[name] = outcome
+            return
+        expected = ["101 Switching Protocols (the handshake succeeds)"]
+        if isinstance(outcome, HandshakeInvalid):
+            raise StepFailed(expected, f"{outcome.response.describe()}, which a client must reject: {outcome.why}")
+        raise StepFailed(expected, outcome.response.describe())
+
+    async def _check_refused(self, expectation: model.HttpExpectation, outcome) -> None:
+        expected = [self._describe_http(expectation)]
+        if isinstance(outcome, WebSocket):
+            await outcome.shut()
+            raise StepFailed(expected, "101 Switching Protocols: the handshake was accepted")
+        self._check_http(expectation, outcome.response, expected)
+
+    # --- plain HTTP ----------------------------------------------------------------------------
+
+    async def _http(self, step: model.HttpStep) -> None:
+        target = substitute(step.path, self.variables)
+        if step.query is not None:
+            target += "?" + substitute(step.query, self.variables)
+        headers = {name: substitute(value, self.variables) for name, value in step.headers.items()}
+        self.log.add("http", ">", f"{step.method} {target}")
+        response = await self._on_the_wire(
+            http_exchange(self.address, step.method, target, headers, self._step_timeout_s()), "complete HTTP response")
+        self.log.add("http", "<", response.describe())
+        self._check_http(step.response, response, [self._describe_http(step.response)])
+
+    def _check_http(self, expectation: model.HttpExpectation, response: HttpResponse, expected: list[str]) -> None:
+        if response.status != expectation.status:
+            raise StepFailed(expected, response.describe())
+        checks = [("body", expectation.body, response.text)] if expectation.has_body else []
+        checks += [(f"header {name}", pattern, response.header(name)) for name, pattern in expectation.headers.items()]
+        differences = []
+        for what, pattern, value in checks:
+            result = match_member(pattern, value, variables=self.variables)
+            if not result.matched:
+                raise StepFailed(expected, response.describe(), f"{what} {result.why}")
+            self.variables.update(result.captures)
+            differences += [f"{what} {difference}" for difference in result.differences]
+        self._note_differences(differences)
+
+    async def _on_the_wire(self, exchange, awaited: str):
+        """Runs a connect-and-answer exchange; sorts what can go wrong into error, notrun and fail."""
+        try:
+            return await exchange
+        except ConnectFailed as error:
+            if await is_reachable(self.address) is not None:
+                raise RelayGone(f"relay stopped answering: {error}") from None
+            raise StepError(str(error)) from None
+        except BadResponse as error:
+            raise StepFailed([awaited], f"unreadable response: {error}") from None
+        except asyncio.TimeoutError:
+            raise StepFailed([awaited], f"no {awaited} within {self.settings.step_timeout_ms} ms") from None
+
     def _describe_http(self, expectation: model.HttpExpectation) -> str:
         parts = [f"HTTP {expectation.status}"]
         if expectation.has_body:
@@ -351,10 +373,7 @@ class _ScenarioRun:
     def _step_timeout_s(self) -> float:
         return self.settings.step_timeout_ms / 1000
 
-    _HANDLERS = {
-        model.OpenStep: _open, model.SendStep: _send, model.ExpectStep: _expect, model.CloseStep: _close,
-        model.DropStep: _drop, model.HttpStep: _http, model.MarkStep: _mark,
-    }
+    _HANDLERS = {**StepRunner._HANDLERS, model.OpenStep: _open, model.HttpStep: _http}
 
 
 def _is_quiet(step: model.ExpectStep) -> bool:
@@ -417,6 +436,11 @@ def _match_close(matcher: model.CloseMatcher, event: Event, variables) -> MatchR
     if matcher.codes and event.code not in matcher.codes:
         return MatchResult(False, why=f"code {event.code}, not {_codes(matcher.codes)}")
     matched = MatchResult(True)
+    if matcher.code_pattern is not None:
+        result = match(matcher.code_pattern, event.code, variables=variables)
+        if not result.matched:
+            return MatchResult(False, why=f"code {result.why}")
+        _merge(matched, result, "code")
     if matcher.has_reason:
         result = match(matcher.reason, event.reason, variables=variables)
         if not result.matched:
@@ -465,6 +489,8 @@ def _describe_matcher(matcher: model.EventMatcher, variables) -> str:
         text = "close frame"
         if matcher.codes:
             text += f" {_codes(matcher.codes)}"
+        if matcher.code_pattern is not None:
+            text += f" code {describe(matcher.code_pattern, variables)}"
         if matcher.has_reason:
             text += f" reason {describe(matcher.reason, variables)}"
         return text

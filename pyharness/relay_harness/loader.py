@@ -1,5 +1,6 @@
-"""Reads scenario files: validates each against scenarios/scenario.schema.json, then builds the model.
-Every problem is one line naming the file, the scenario id, the step (from 1) and the field."""
+"""Reads scenario files: validates each against scenarios/scenario.schema.json (client-scenario files,
+`"kind": "client"`: client-scenarios/client-scenario.schema.json), then builds the model. Every problem
+is one line naming the file, the scenario id, the step (from 1) and the field."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from . import model
 from .patterns import pattern_problems
 from .profile import PASEO, Profile
 
-ACTIONS = ("open", "send", "expect", "close", "drop", "http")
+ACTIONS = ("open", "send", "expect", "close", "drop", "http", "accept", "no_connection")
+RELAY_ONLY = ("open", "http")  # the runner is the clients
+CLIENT_ONLY = ("accept", "no_connection")  # the runner is the relay
+CLIENT_KIND = "client"
 SEND_PAYLOADS = ("text", "json", "msgpack", "binary_hex", "text_hex", "fill")
 SOCKET_ADDRESS = ("query", "path", "headers")  # a socket's keys every profile takes
 EVENT_KINDS = ("frame", "close", "ended", "nothing", "one_of")
@@ -54,20 +58,52 @@ def is_scenario_file(path: Path) -> bool:
     return path.suffix == ".json" and not path.name.endswith((".schema.json", "-vectors.json"))
 
 
+def file_kind(path: Path) -> Optional[str]:
+    """A file's top-level `kind` ("client"), read leniently: None for a relay file or an unreadable one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = document.get("kind") if isinstance(document, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def load_file(path: Path, schema: dict, profile: Profile = PASEO) -> list[model.Scenario]:
-    """One file, under a profile: its socket fields and requirement ids are the ones a scenario may use.
-    Raises LoadError listing every problem."""
+    """One relay-scenario file, under a profile: its socket fields and requirement ids are the ones a
+    scenario may use. Raises LoadError listing every problem."""
+    return _load(path, schema, profile, client=False)
+
+
+def load_client_file(path: Path, schema: dict, profile: Profile = PASEO) -> list[model.Scenario]:
+    """One client-scenario file (`"kind": "client"`), validated against the client-scenario schema; its
+    requirement ids are the profile's client ones. Raises LoadError listing every problem."""
+    return _load(path, schema, profile, client=True)
+
+
+def _load(path: Path, schema: dict, profile: Profile, client: bool) -> list[model.Scenario]:
     try:
         document, repeated = _parse(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise LoadError(f"{path}: cannot read: {error.strerror}") from None
     except ValueError as error:
         raise LoadError(f"{path}: not valid JSON: {error}") from None
-    problems = ([*_repeated_key_problems(document, repeated), *_schema_problems(document, schema)]
-                or list(_semantic_problems(document, profile)))
+    problems = (_kind_problems(document, client)
+                or [*_repeated_key_problems(document, repeated), *_schema_problems(document, schema, client)]
+                or list(_semantic_problems(document, profile, client)))
     if problems:
         raise LoadError("\n".join(f"{path}: {problem}" for problem in problems))
-    return [_build_scenario(raw, document["section"], str(path)) for raw in document["scenarios"]]
+    kind = CLIENT_KIND if client else "relay"
+    return [_build_scenario(raw, document["section"], str(path), kind) for raw in document["scenarios"]]
+
+
+def _kind_problems(document: Any, client: bool) -> list[str]:
+    kind = document.get("kind") if isinstance(document, dict) else None
+    if client and kind != CLIENT_KIND:
+        return [f'/kind: a client-scenario file says "kind": "{CLIENT_KIND}", got {json.dumps(kind)}']
+    if not client and kind == CLIENT_KIND:
+        return [f'/kind: a client-scenario file ("kind": "{CLIENT_KIND}"): the runner plays the relay for it '
+                "(check-client, or pyharness with --client-cmd or --client-port), it is not a relay scenario"]
+    return []
 
 
 def load_library(directory: Path, schema: dict, profile: Profile = PASEO) -> list[model.Scenario]:
@@ -126,12 +162,12 @@ def _repeated_key_problems(document: Any, paths: list[list]) -> Iterable[str]:
 
 # --- schema validation, with step errors dispatched by action key ----------------------------
 
-def _schema_problems(document: Any, schema: dict) -> Iterable[str]:
+def _schema_problems(document: Any, schema: dict, client: bool) -> Iterable[str]:
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
-        if _is_step_path(path) and error.validator == "oneOf":
-            yield from _step_schema_problems(document, path[1], path[3], schema)
+        if _is_step_path(path) and error.validator in ("oneOf", "anyOf"):
+            yield from _step_schema_problems(document, path[1], path[3], schema, client)
         else:
             yield from (_locate(document, field_path, message) for field_path, message in _explain(error))
 
@@ -140,7 +176,8 @@ def _is_step_path(path: list) -> bool:
     return len(path) == 4 and path[0] == "scenarios" and path[2] == "steps"
 
 
-def _step_schema_problems(document: dict, scenario_index: int, step_index: int, schema: dict) -> Iterable[str]:
+def _step_schema_problems(document: dict, scenario_index: int, step_index: int, schema: dict,
+                          client: bool) -> Iterable[str]:
     """The oneOf over step kinds says only "not valid under any"; check the kind the step names instead."""
     step = document["scenarios"][scenario_index]["steps"][step_index]
     where = _where(document, scenario_index, step_index)
@@ -149,8 +186,12 @@ def _step_schema_problems(document: dict, scenario_index: int, step_index: int, 
         return
     kind = _action_of(step)
     if kind is None:
-        names = ", ".join(ACTIONS + ("mark",))
+        names = ", ".join(a for a in ACTIONS + ("mark",) if a not in (RELAY_ONLY if client else CLIENT_ONLY))
         yield f"{where}: a step needs exactly one action key ({names}), got {', '.join(step) or 'none'}"
+        return
+    wrong = _vocabulary_problem(kind, client)
+    if wrong or f"{kind}_step" not in schema.get("$defs", {}):
+        yield f"{where}: /{kind}: {wrong or 'not a step of this file kind'}"
         return
     sub_schema = {"$ref": f"#/$defs/{kind}_step", "$defs": schema["$defs"]}
     for error in jsonschema.Draft202012Validator(sub_schema).iter_errors(step):
@@ -183,8 +224,18 @@ def _action_of(step: dict) -> Optional[str]:
 
 # --- checks the schema cannot express ----------------------------------------------------------
 
-def _semantic_problems(document: dict, profile: Profile) -> Iterable[str]:
+def _vocabulary_problem(kind: str, client: bool) -> str:
+    """Why a step of this action cannot be in this kind of file, or ""."""
+    if client and kind in RELAY_ONLY:
+        return "not a client-scenario step: the runner plays the relay here (a socket comes from an accept step)"
+    if not client and kind in CLIENT_ONLY:
+        return f'only in client-scenario files ("kind": "{CLIENT_KIND}"), where the runner plays the relay'
+    return ""
+
+
+def _semantic_problems(document: dict, profile: Profile, client: bool = False) -> Iterable[str]:
     seen_ids = set()
+    pattern = profile.client_requirement_pattern if client else profile.requirement_pattern
     for index, raw in enumerate(document["scenarios"]):
         if raw["id"] in seen_ids:
             yield f"scenario {raw['id']}: id used twice in this file"
@@ -197,35 +248,56 @@ def _semantic_problems(document: dict, profile: Profile) -> Iterable[str]:
                 if key not in SOCKET_ADDRESS and key not in profile.query_fields:
                     yield (f"scenario {raw['id']}: /sockets/{name}/{key}: not a socket field of profile "
                            f"{profile.name}; give path and query instead")
+            if client:
+                yield from (f"scenario {raw['id']}: {p}" for p in _socket_pattern_problems(socket, f"/sockets/{name}"))
         for index_r, requirement in enumerate(raw["requirements"]):
-            if not profile.is_requirement(requirement):
+            if not profile.is_requirement(requirement, client):
                 yield (f"scenario {raw['id']}: /requirements/{index_r}: requirement {requirement!r} is not an id "
-                       f"of profile {profile.name} ({profile.requirement_pattern})")
+                       f"of profile {profile.name} ({pattern})")
         for step_index, step in enumerate(raw["steps"]):
-            if "requirement" in step and not profile.is_requirement(step["requirement"]):
+            if "requirement" in step and not profile.is_requirement(step["requirement"], client):
                 yield (f"{_where(document, index, step_index)}: /requirement: requirement {step['requirement']!r} "
-                       f"is not an id of profile {profile.name} ({profile.requirement_pattern})")
-        yield from _step_order_problems(document, index)
+                       f"is not an id of profile {profile.name} ({pattern})")
+        yield from _step_order_problems(document, index, client)
 
 
-def _step_order_problems(document: dict, scenario_index: int) -> Iterable[str]:
-    """Sockets exist, open once, are used only after opening; marks exist before they are used."""
+def _socket_pattern_problems(socket: dict, pointer: str) -> Iterable[str]:
+    """A client scenario's socket is a pattern over the request: every value, and lower-case header names."""
+    for key, value in socket.items():
+        if key != "headers":
+            yield from pattern_problems(value, f"{pointer}/{key}")
+    for header, value in socket.get("headers", {}).items():
+        if header != header.lower():
+            yield f"{pointer}/headers/{header}: header names must be lower case"
+        yield from pattern_problems(value, f"{pointer}/headers/{header}")
+
+
+SOCKET_ACTIONS = ("open", "send", "expect", "close", "drop", "accept", "no_connection")
+
+
+def _step_order_problems(document: dict, scenario_index: int, client: bool = False) -> Iterable[str]:
+    """Sockets exist, open (relay: once) before they are used; marks exist before they are used."""
     raw = document["scenarios"][scenario_index]
     opened, finished, marks = set(), set(), set()
+    making = "accept" if client else "open"
     for step_index, step in enumerate(raw["steps"]):
         where = _where(document, scenario_index, step_index)
         kind = _action_of(step)
-        socket = step.get(kind) if kind in ("open", "send", "expect", "close", "drop") else None
-        if socket is not None and socket not in raw["sockets"]:
+        socket = step.get(kind) if kind in SOCKET_ACTIONS else None
+        wrong = _vocabulary_problem(kind, client) if kind else ""
+        if wrong:
+            yield f"{where}: /{kind}: {wrong}"
+        elif socket is not None and socket not in raw["sockets"]:
             yield f"{where}: /{kind}: no socket named {socket!r} in /sockets"
         elif kind == "open" and socket in opened:
             yield f"{where}: /open: socket {socket!r} is already open"
-        elif socket is not None and kind != "open" and socket not in opened:
-            yield f"{where}: /{kind}: socket {socket!r} is used before its open step"
+        elif socket is not None and kind not in ("open", "accept", "no_connection") and socket not in opened:
+            yield f"{where}: /{kind}: socket {socket!r} is used before its {making} step"
         elif kind in ("send", "close", "drop") and socket in finished:
             yield f"{where}: /{kind}: socket {socket!r} was already closed or dropped by this scenario"
-        if kind == "open" and "refused" not in step:
+        if kind == "open" and "refused" not in step or kind == "accept" and "refuse" not in step:
             opened.add(socket)
+            finished.discard(socket)  # accepting a name again gives it to the new connection
         if kind in ("close", "drop"):
             finished.add(socket)
         yield from _step_content_problems(step, kind, where, marks)
@@ -234,6 +306,12 @@ def _step_order_problems(document: dict, scenario_index: int) -> Iterable[str]:
 
 
 def _step_content_problems(step: dict, kind: str, where: str, marks: set) -> Iterable[str]:
+    if kind in ("expect", "accept"):
+        yield from _window_problems(step, where, marks)
+    if kind == "accept" and step.get("refuse"):
+        for header in step["refuse"].get("headers", {}):
+            if not header or any(c in header for c in " :\r\n"):
+                yield f"{where}: /refuse/headers/{header}: not an HTTP header name"
     if kind == "send":
         payloads = [key for key in SEND_PAYLOADS if key in step]
         if len(payloads) != 1:
@@ -242,13 +320,6 @@ def _step_content_problems(step: dict, kind: str, where: str, marks: set) -> Ite
         kinds = [key for key in EVENT_KINDS if key in step]
         if len(kinds) != 1:
             yield f"{where}: an expect needs exactly one of {', '.join(EVENT_KINDS)}, got {', '.join(kinds) or 'none'}"
-        window = step.get("window")
-        if window and "within_ms" in step:
-            yield f"{where}: /window replaces /within_ms; give one of them"
-        if window and window["after"] not in marks:
-            yield f"{where}: /window/after: no earlier step sets mark {window['after']!r}"
-        if window and window["max_ms"] < window["min_ms"]:
-            yield f"{where}: /window: max_ms is below min_ms"
         for pointer, frame in _frame_matchers(step):
             yield from (f"{where}: {p}" for p in _frame_matcher_problems(frame, pointer))
         for pointer, close in _close_matchers(step):
@@ -260,6 +331,16 @@ def _step_content_problems(step: dict, kind: str, where: str, marks: set) -> Ite
                 if header != header.lower():
                     yield f"{where}: /{name}/headers/{header}: header names must be lower case"
                 yield from (f"{where}: {p}" for p in pattern_problems(pattern, f"/{name}/headers/{header}"))
+
+
+def _window_problems(step: dict, where: str, marks: set) -> Iterable[str]:
+    window = step.get("window")
+    if window and "within_ms" in step:
+        yield f"{where}: /window replaces /within_ms; give one of them"
+    if window and window["after"] not in marks:
+        yield f"{where}: /window/after: no earlier step sets mark {window['after']!r}"
+    if window and window["max_ms"] < window["min_ms"]:
+        yield f"{where}: /window: max_ms is below min_ms"
 
 
 def _frame_matchers(step: dict) -> Iterable[tuple[str, dict]]:
@@ -302,7 +383,7 @@ def _implied_type(frame: dict) -> Optional[str]:
 
 # --- building the model -----------------------------------------------------------------------
 
-def _build_scenario(raw: dict, section: str, file: str) -> model.Scenario:
+def _build_scenario(raw: dict, section: str, file: str, kind: str = "relay") -> model.Scenario:
     return model.Scenario(
         id=raw["id"],
         title=raw["title"],
@@ -314,6 +395,7 @@ def _build_scenario(raw: dict, section: str, file: str) -> model.Scenario:
         timeout_ms=raw.get("timeout_ms", model.DEFAULT_TIMEOUT_MS),
         file=file,
         section=section,
+        kind=kind,
     )
 
 
@@ -361,12 +443,11 @@ def _build_expect(raw: dict) -> model.ExpectStep:
         alternatives = tuple(_build_event_matcher(alternative) for alternative in raw["one_of"])
     else:
         alternatives = (_build_event_matcher(raw),)
-    window = raw.get("window")
     return model.ExpectStep(
         socket=raw["expect"],
         alternatives=alternatives,
         within_ms=raw.get("within_ms"),
-        window=model.Window(window["after"], window["min_ms"], window["max_ms"]) if window else None,
+        window=_build_window(raw.get("window")),
         repeat=raw.get("repeat", 1),
         skip_other_frames=raw.get("skip_other_frames", False),
     )
@@ -389,6 +470,8 @@ def _build_event_matcher(raw: dict) -> model.EventMatcher:
     if "close" in raw:
         close = raw["close"]
         code = close.get("code", [])
+        if isinstance(code, dict):
+            return model.CloseMatcher(code_pattern=code, reason=close.get("reason"), has_reason="reason" in close)
         return model.CloseMatcher(codes=tuple(code) if isinstance(code, list) else (code,),
                                   reason=close.get("reason"), has_reason="reason" in close)
     if "ended" in raw:
@@ -419,6 +502,20 @@ def _build_mark(raw: dict) -> model.MarkStep:
     return model.MarkStep()
 
 
+def _build_window(window: Optional[dict]) -> Optional[model.Window]:
+    return model.Window(window["after"], window["min_ms"], window["max_ms"]) if window else None
+
+
+def _build_accept(raw: dict) -> model.AcceptStep:
+    refuse = raw.get("refuse")
+    refusal = model.Refusal(refuse.get("status", 503), refuse.get("body", ""), dict(refuse.get("headers", {}))) if refuse else None
+    return model.AcceptStep(raw["accept"], refusal, raw.get("within_ms"), _build_window(raw.get("window")))
+
+
+def _build_no_connection(raw: dict) -> model.NoConnectionStep:
+    return model.NoConnectionStep(raw["no_connection"], raw.get("within_ms", model.DEFAULT_NOTHING_MS))
+
+
 def _build_http_expectation(raw: dict) -> model.HttpExpectation:
     return model.HttpExpectation(status=raw["status"], body=raw.get("body"), has_body="body" in raw,
                                  headers=dict(raw.get("headers", {})))
@@ -426,7 +523,8 @@ def _build_http_expectation(raw: dict) -> model.HttpExpectation:
 
 _ACTION_BUILDERS = {
     "open": _build_open, "send": _build_send, "expect": _build_expect, "close": _build_close,
-    "drop": _build_drop, "http": _build_http, "mark": _build_mark,
+    "drop": _build_drop, "http": _build_http, "mark": _build_mark, "accept": _build_accept,
+    "no_connection": _build_no_connection,
 }
 
 

@@ -12,11 +12,12 @@ DEFAULT_NOTHING_MS = 1000
 
 @dataclass(frozen=True)
 class SocketSpec:
-    """How a socket is addressed; the profile turns it into a request target (profile.socket_target)."""
-    fields: dict[str, str] = field(default_factory=dict)  # the profile's query fields given (Paseo: serverId, v, role, connectionId)
-    query: Optional[str] = None  # verbatim; excludes the fields
-    path: Optional[str] = None  # None: the profile's
-    headers: dict[str, str] = field(default_factory=dict)
+    """How a socket is addressed; the profile turns it into a request target (profile.socket_target).
+    In a client scenario every value is a pattern over the request the client makes (listener.py)."""
+    fields: dict[str, Any] = field(default_factory=dict)  # the profile's query fields given (Paseo: serverId, v, role, connectionId)
+    query: Any = None  # verbatim; excludes the fields
+    path: Any = None  # None: the profile's
+    headers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class FrameMatcher:
 @dataclass(frozen=True)
 class CloseMatcher:
     codes: tuple[int, ...] = ()  # empty: any code
+    code_pattern: Any = None  # instead of codes: a pattern over the code, e.g. with a $strict code
     reason: Any = None
     has_reason: bool = False
 
@@ -122,7 +124,32 @@ class MarkStep:
     pass
 
 
-Action = Union[OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep]
+@dataclass(frozen=True)
+class Refusal:
+    """The HTTP response a client-scenario `accept` step refuses a handshake with."""
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AcceptStep:
+    """Client scenarios: the next connection matching the socket's pattern gets a 101 (or `refuse`),
+    waited for `within_ms` (None: the step timeout) plus the allowance, or in `window`."""
+    socket: str
+    refuse: Optional[Refusal] = None  # None: accept
+    within_ms: Optional[int] = None
+    window: Optional[Window] = None
+
+
+@dataclass(frozen=True)
+class NoConnectionStep:
+    """Client scenarios: no connection matching the socket's pattern arrives for a quiet period."""
+    socket: str
+    within_ms: int = DEFAULT_NOTHING_MS
+
+
+Action = Union[OpenStep, SendStep, ExpectStep, CloseStep, DropStep, HttpStep, MarkStep, AcceptStep, NoConnectionStep]
 
 
 @dataclass(frozen=True)
@@ -146,6 +173,7 @@ class Scenario:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     file: str = ""
     section: str = ""
+    kind: str = "relay"  # "client": the runner plays the relay and checks the client that connects
 
     def requirement_of(self, step_index: Optional[int]) -> str:
         """A failure is attributed to the failing step's requirement, else the scenario's first."""

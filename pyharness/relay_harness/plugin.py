@@ -5,7 +5,9 @@ markers) and --requirement; scenarios tagged `long` run only with --include-long
 calibrated once per session, then all selected scenarios run at once on a background thread; each item
 collects its own result. Verdicts map onto pytest outcomes: pass passes; nonstrict passes (shown as
 NONSTRICT and in the summary) unless --relay-strict; fail, blocked and flaky fail (ScenarioMismatch);
-error and notrun are setup errors, like an unreachable relay."""
+error and notrun are setup errors, like an unreachable relay. Client-scenario files (`"kind": "client"`)
+are collected as client checks (client_plugin.py): with --client-cmd or --client-port the runner plays
+the relay and judges the client that connects."""
 
 from __future__ import annotations
 
@@ -88,6 +90,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="multiply the scenarios' timer durations, for a relay whose timers are scaled by S (default 1); a reference relay started without --relay-url gets its watchdog scaled to match")
     group.addoption("--relay-transport", metavar="NAME",
                     help=f"how messages are sent: {', '.join(TRANSPORTS)}, or all (each scenario on each; default plain)")
+    group.addoption("--client-cmd", metavar="CMD",
+                    help="client checks: for each client scenario, listen on a fresh loopback port and start CMD "
+                         "(by /bin/sh -c, {url} and {port} replaced) as the client under test")
+    group.addoption("--client-port", metavar="PORT",
+                    help="client checks without a command: listen on this loopback port (0: any), print its "
+                         "ws:// URL, and judge whatever client connects, one scenario after another")
+    group.addoption("--client-kind", metavar="KIND",
+                    help="client checks: the client under test, daemon (default) or app; only the client scenarios "
+                         "tagged so run")
     parser.addini("relay_url", "ws://HOST:PORT of the relay under test")
     parser.addini("relay_binary", "reference relay binary, relative to the ini file")
     parser.addini("relay_profile", f"the relay protocol profile (default {DEFAULT_PROFILE})")
@@ -99,6 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("relay_latency_ms", "the relay's latency in ms, instead of calibrating it")
     parser.addini("relay_time_scale", "multiply the scenarios' timer durations by this")
     parser.addini("relay_transport", f"{', '.join(TRANSPORTS)} or all")
+    parser.addini("client_cmd", "client checks: the client command ({url} and {port} replaced)")
+    parser.addini("client_port", "client checks: the port to listen on for a client started elsewhere")
+    parser.addini("client_kind", "client checks: daemon or app")
 
 
 @dataclass
@@ -116,6 +130,9 @@ class Settings:
     latency_ms: Optional[float]  # None: calibrate
     time_scale: float
     transports: tuple[str, ...]
+    client_cmd: Optional[str] = None  # client checks: the client under test, started per scenario
+    client_port: Optional[int] = None  # client checks: listen here for a client started elsewhere
+    client_kind: str = "daemon"  # client checks: only the client scenarios tagged so
 
     @property
     def transport_label(self) -> Optional[str]:
@@ -126,7 +143,7 @@ class Settings:
 def _settings(config: pytest.Config) -> Settings:
     profile = _resolve(config, "relay_profile", "--relay-profile", "relay_profile", _validate_profile,
                        _validate_profile(DEFAULT_PROFILE, "the default profile"))
-    return Settings(
+    settings = Settings(
         relay_url=_resolve(config, "relay_url", "--relay-url", "relay_url", _validate_relay_url, None),
         relay_binary=_resolve(config, "relay_binary", "--relay-binary", "relay_binary", _validate_file_path,
                               DEFAULT_BINARY, is_path=True),
@@ -147,7 +164,14 @@ def _settings(config: pytest.Config) -> Settings:
                             _validate_time_scale, 1.0),
         transports=_resolve(config, "relay_transport", "--relay-transport", "relay_transport",
                             _validate_transport, ("plain",)),
+        client_cmd=_resolve(config, "client_cmd", "--client-cmd", "client_cmd", _validate_client_cmd, None),
+        client_port=_resolve(config, "client_port", "--client-port", "client_port", _validate_client_port, None),
+        client_kind=_resolve(config, "client_kind", "--client-kind", "client_kind", _validate_client_kind, "daemon"),
     )
+    if settings.client_cmd is not None and settings.client_port is not None:
+        raise pytest.UsageError("--client-cmd and --client-port exclude each other: a client command gets a fresh "
+                                "port per scenario")
+    return settings
 
 
 def _resolve(config: pytest.Config, dest: str, flag: str, ini: Optional[str], validate, default,
@@ -240,6 +264,24 @@ def _number(value: str) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
+def _validate_client_cmd(value: str, where: str) -> str:
+    if not value.strip():
+        raise pytest.UsageError(f"{where}: empty command")
+    return value
+
+
+def _validate_client_kind(value: str, where: str) -> str:
+    if value not in ("daemon", "app"):
+        raise pytest.UsageError(f"{where}: expected daemon or app, got {value!r}")
+    return value
+
+
+def _validate_client_port(value: str, where: str) -> int:
+    if not str(value).isdigit() or int(value) > 65535:
+        raise pytest.UsageError(f"{where}: expected a port number from 0 (any free port) to 65535, got {value!r}")
+    return int(value)
+
+
 def _validate_transport(value: str, where: str) -> tuple[str, ...]:
     if value == "all":
         return tuple(TRANSPORTS)
@@ -263,6 +305,8 @@ class _Harness:
     started: Optional[float] = None  # time.monotonic() when the scenarios started
     results: dict[str, ScenarioResult] = field(default_factory=dict)  # by run key, in item order
     scenarios: dict[str, model.Scenario] = field(default_factory=dict)  # by run key
+    client_checks: Optional[object] = None  # client_plugin.ClientChecks, once a client check needs it
+    client_schema: Optional[dict] = None  # the client-scenario schema, once a client file is collected
 
     def run_timing(self, address: RelayAddress) -> Timing:
         """The session's timing: the given latency, else calibrated on first use. Raises CalibrationFailed."""
@@ -297,6 +341,8 @@ class _Harness:
         return self.relay.url
 
     def close(self) -> None:
+        if self.client_checks:
+            self.client_checks.stop()
         if self.runner:
             self.runner.stop()
         if self.relay:
@@ -321,21 +367,26 @@ def scaled_watchdog_flags(scale: float) -> list[str]:
 def pytest_configure(config: pytest.Config) -> None:
     harness = _Harness(_settings(config))
     config.stash[_HARNESS] = harness
-    _collect_library_too(config, harness.settings.scenarios_dir)
+    from . import client_plugin  # its hooks: collecting and running client checks
+    config.pluginmanager.register(client_plugin, "relay_harness.client_plugin")
+    settings = harness.settings
+    client = settings.client_cmd is not None or settings.client_port is not None
+    _collect_library_too(config, settings.profile.client_scenarios if client else settings.scenarios_dir,
+                         ("client_cmd", "client_port") if client else ("relay_url", "relay_scenarios", "relay_binary"))
     for tag, meaning in sorted({**{t: "scenario tag" for t in _tags_in(harness.settings.scenarios_dir)},
                                 **KNOWN_TAGS}.items()):
         config.addinivalue_line("markers", f"{tag}: {meaning}")
 
 
-def _collect_library_too(config: pytest.Config, scenarios_dir: Path) -> None:
+def _collect_library_too(config: pytest.Config, scenarios_dir: Optional[Path], options: tuple[str, ...]) -> None:
     """`pytest --relay-url URL` in any project runs the library: when pytest was given no paths (it
     collects testpaths or the current directory) and a relay option is set, the scenario directory is
-    collected as well. Paths on the command line say exactly what to collect; a project that only uses
-    the `relay_url` fixture, with no relay option set, collects no scenarios."""
+    collected as well (with --client-cmd or --client-port, the profile's client-scenario folder instead).
+    Paths on the command line say exactly what to collect; a project that only uses the `relay_url`
+    fixture, with no relay option set, collects no scenarios."""
     if getattr(config, "args_source", pytest.Config.ArgsSource.ARGS) == pytest.Config.ArgsSource.ARGS:
         return  # paths given, or no collection at all (--help)
-    if not any(config.getoption(dest) is not None or config.getini(dest)
-               for dest in ("relay_url", "relay_scenarios", "relay_binary")):
+    if scenarios_dir is None or not any(config.getoption(dest) is not None or config.getini(dest) for dest in options):
         return
     if not any(scenarios_dir.is_relative_to(Path(arg).resolve()) for arg in config.args):
         config.args.append(str(scenarios_dir))
@@ -361,6 +412,12 @@ def _tags_in(directory: Path) -> set[str]:
 
 def pytest_report_header(config: pytest.Config) -> str:
     settings = _harness(config).settings
+    if settings.client_cmd is not None or settings.client_port is not None:
+        client = (f"client command {settings.client_cmd!r} (a fresh port each scenario)" if settings.client_cmd is not None
+                  else f"the client at {config.stash[_HARNESS].client_checks.listener.url}"
+                  if config.stash[_HARNESS].client_checks else f"a client on port {settings.client_port}")
+        return (f"relay-harness: client checks of {client}; profile {settings.profile.name}; "
+                f"client scenarios {settings.profile.client_scenarios}")
     relay = settings.relay_url or f"reference relay {settings.relay_binary} (started when first needed)"
     run = [f"transport {' and '.join(settings.transports)}"]
     run += ["strict"] if settings.strict else []
@@ -383,7 +440,8 @@ def relay_url(pytestconfig: pytest.Config) -> str:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     settings = _harness(parent.config).settings
-    if loader.is_scenario_file(file_path) and file_path.resolve().is_relative_to(settings.scenarios_dir):
+    if (loader.is_scenario_file(file_path) and file_path.resolve().is_relative_to(settings.scenarios_dir)
+            and loader.file_kind(file_path) != loader.CLIENT_KIND):  # client files: client_plugin.py
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -391,18 +449,25 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 class ScenarioFile(pytest.File):
     def collect(self):
         harness = _harness(self.config)
-        scenarios = loader.load_file(self.path, harness.load_schema(), harness.settings.profile)
+        scenarios = self._load(harness)
         for scenario in scenarios:
             if harness.ids.setdefault(scenario.id, self.path) != self.path:
                 raise loader.LoadError(f"{self.path}: scenario {scenario.id}: id already used in {harness.ids[scenario.id]}")
-        transports = harness.settings.transports
         for scenario in scenarios:
-            for transport in transports:
-                name = scenario.id if len(transports) == 1 else f"{scenario.id}[{transport}]"
-                item = ScenarioItem.from_parent(self, name=name, scenario=scenario, transport=transport)
+            for name, transport in self._runs(harness, scenario):
+                item = self.item_class.from_parent(self, name=name, scenario=scenario, transport=transport)
                 for tag in scenario.tags:
                     item.add_marker(tag)
                 yield item
+
+    def _load(self, harness: _Harness) -> list[model.Scenario]:
+        return loader.load_file(self.path, harness.load_schema(), harness.settings.profile)
+
+    def _runs(self, harness: _Harness, scenario: model.Scenario) -> list[tuple[str, str]]:
+        """(item name, transport) of each run of the scenario."""
+        transports = harness.settings.transports
+        return [(scenario.id if len(transports) == 1 else f"{scenario.id}[{transport}]", transport)
+                for transport in transports]
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, loader.LoadError):
@@ -420,12 +485,15 @@ class ScenarioItem(pytest.Item):
     def setup(self) -> None:
         # Infrastructure problems (no relay, a runner error, the relay dying) are setup errors, so
         # --junitxml writes them as <error>; only a deviation of the relay is a <failure>.
-        self.result = _result_for(self)
+        self.result = self._obtain_result()
         self.user_properties.append(("relay_verdict", self.result.verdict))
         self.user_properties += [("relay_nonstrict", f"step {d.step} ({d.requirement}): {d.detail}")
                                  for d in self.result.nonstrict]
         if self.result.verdict in (ERROR, NOTRUN):
             pytest.fail(format_result(self.scenario, self.result), pytrace=False)
+
+    def _obtain_result(self) -> ScenarioResult:
+        return _result_for(self)
 
     def runtest(self) -> None:
         verdict = self.result.verdict
@@ -439,6 +507,9 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"scenario: {self.name}"
+
+
+ScenarioFile.item_class = ScenarioItem
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
@@ -490,7 +561,7 @@ def _selected_runs(session: pytest.Session, settings: Settings, timing: Timing) 
     return [ScenarioRun(item.name, item.scenario,
                         RunSettings(settings.step_timeout_ms, timing.latency_ms, timing.time_scale,
                                     TRANSPORTS[item.transport], settings.profile))
-            for item in session.items if isinstance(item, ScenarioItem) and not item.get_closest_marker("skip")]
+            for item in session.items if type(item) is ScenarioItem and not item.get_closest_marker("skip")]
 
 
 # --- outcomes and summaries ------------------------------------------------------------------------
@@ -509,7 +580,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     results = list(harness.results.values())
     terminalreporter.section("relay-harness")
     terminalreporter.line(_describe_timing(harness.timing))
-    verdict = headline(summary(results), harness.settings.profile.clients or harness.settings.profile.title)
+    verdict = headline(summary(results), harness.settings.profile.clients or harness.settings.profile.title,
+                       _judging_clients(harness))
     terminalreporter.line(verdict["headline"], green=verdict["strict"], yellow=verdict["compatible"] and not verdict["strict"],
                           red=not verdict["compatible"])
     for result in results:
@@ -518,6 +590,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         for difference in result.nonstrict:
             terminalreporter.line(f"{result.id} non-strict: step {difference.step} ({difference.requirement}): "
                                   f"{difference.detail}")
+
+
+def _judging_clients(harness) -> bool:
+    """Whether this session checked clients only, so the headline speaks of the client under test."""
+    return bool(harness.scenarios) and all(scenario.kind == "client" for scenario in harness.scenarios.values())
 
 
 def _describe_timing(timing: Timing) -> str:
@@ -541,5 +618,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                        settings.relay_url or (harness.relay.url if harness.relay else None),
                        settings.transport_label,
                        (time.monotonic() - harness.started) * 1000 if harness.started else 0.0,
-                       settings.profile.name, settings.profile.clients or settings.profile.title)
+                       settings.profile.name, settings.profile.clients or settings.profile.title,
+                       _judging_clients(harness))
         write_json(settings.json_report, report_document(list(harness.results.values()), harness.scenarios, info))

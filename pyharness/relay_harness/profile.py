@@ -18,6 +18,7 @@ import jsonschema
 from .patterns import substitute
 
 DEFAULT_PROFILE = "paseo"
+CLIENT_REQUIREMENT_PATTERN = "^(DAEMON|APP)-[0-9]+$"  # a profile that names none
 
 
 class ProfileError(Exception):
@@ -36,9 +37,14 @@ class Profile:
     query_fields: tuple[str, ...] = ()  # socket fields that become the query, in this order
     defaults: dict[str, str] = field(default_factory=dict)  # query field -> value when left out
     clients: str = ""  # whose clients depend on the relay, for report headlines; "" = the title
+    # Client checks (the runner plays the relay): their requirements, id pattern and scenario folder.
+    client_requirements: Optional[Path] = None
+    client_requirement_pattern: str = CLIENT_REQUIREMENT_PATTERN
+    client_scenarios: Optional[Path] = None
 
-    def is_requirement(self, requirement_id: str) -> bool:
-        return re.search(self.requirement_pattern, requirement_id) is not None
+    def is_requirement(self, requirement_id: str, client: bool = False) -> bool:
+        pattern = self.client_requirement_pattern if client else self.requirement_pattern
+        return re.search(pattern, requirement_id) is not None
 
 
 PASEO = Profile(name="paseo", title="Paseo relay protocol", requirements=None,
@@ -57,10 +63,11 @@ def load_profile(path: Path, root: Path) -> Profile:
                 for error in sorted(jsonschema.Draft202012Validator(schema).iter_errors(document),
                                     key=lambda e: list(e.absolute_path))]
     if not problems:
-        try:
-            re.compile(document["requirement_pattern"])
-        except re.error:
-            problems.append(f"{path}: /requirement_pattern: not a valid regular expression")
+        for key in ("requirement_pattern", "client_requirement_pattern"):
+            try:
+                re.compile(document.get(key, ""))
+            except re.error:
+                problems.append(f"{path}: /{key}: not a valid regular expression")
         sockets = document["sockets"]
         for name in sockets.get("defaults", {}):
             if name not in sockets.get("query_fields", []):
@@ -77,7 +84,14 @@ def load_profile(path: Path, root: Path) -> Profile:
                    requirement_pattern=document["requirement_pattern"], scenarios=root / document["scenarios"],
                    variables=tuple(document["variables"]), socket_path=sockets["path"],
                    query_fields=tuple(sockets.get("query_fields", ())), defaults=dict(sockets.get("defaults", {})),
-                   clients=document.get("clients", document["title"]))
+                   clients=document.get("clients", document["title"]),
+                   client_requirements=_optional_path(root, document.get("client_requirements")),
+                   client_requirement_pattern=document.get("client_requirement_pattern", CLIENT_REQUIREMENT_PATTERN),
+                   client_scenarios=_optional_path(root, document.get("client_scenarios")))
+
+
+def _optional_path(root: Path, relative: Optional[str]) -> Optional[Path]:
+    return root / relative if relative else None
 
 
 def known_profiles(root: Path) -> list[str]:

@@ -51,6 +51,9 @@ def format_result(scenario: model.Scenario, result: ScenarioResult) -> str:
     lines += [f"non-strict: step {d.step} ({d.requirement}): {d.detail}" for d in result.nonstrict]
     lines.append(f"file: {scenario.file}")
     lines += _wire_log(result.wire_log)
+    if result.client_output:
+        lines.append(f"client output (last {len(result.client_output)} lines):")
+        lines += [f"  {line}" for line in result.client_output]
     return "\n".join(lines)
 
 
@@ -75,6 +78,7 @@ class RunInfo:
     duration_ms: float
     profile: str = "paseo"  # the protocol profile run (--relay-profile)
     clients: str = "Paseo"  # whose clients the headline speaks of (the profile's)
+    judging_clients: bool = False  # client checks only: the headline speaks of the client under test
 
 
 def summary(results: Iterable[ScenarioResult]) -> dict[str, int]:
@@ -82,20 +86,24 @@ def summary(results: Iterable[ScenarioResult]) -> dict[str, int]:
     return {"total": sum(counts.values()), **{key: counts[key] for key in COUNTED_AS.values()}}
 
 
-def headline(counts: dict[str, int], clients: str = "Paseo") -> dict:
+def headline(counts: dict[str, int], clients: str = "Paseo", judging_clients: bool = False) -> dict:
     """Whether the profile's clients (Paseo's) work with this relay (compatible), and whether it matches
-    the official relay in every detail checked (strict); worded as the C++ runner words it."""
+    the official relay in every detail checked (strict); for client checks, the same of the client under
+    test and the relay. Worded as the C++ runner words it."""
     broken = [(counts["failed"], "failed"), (counts["blocked"], "blocked"), (counts["flaky"], "flaky"),
               (counts["errors"], "could not be run"), (counts["notrun"], "not run")]
     compatible = not any(n for n, _ in broken)
     strict = compatible and counts["nonstrict"] == 0
+    partner = f"the {clients} relay" if judging_clients else f"{clients} clients"
+    official = "the official client" if judging_clients else "the official relay"
+    dependents = "the relay and its peers do not depend on" if judging_clients else "no client depends on"
     if strict:
-        text = f"Compatible with {clients} clients, and strictly: no difference from the official relay in {counts['passed']} scenarios"
+        text = f"Compatible with {partner}, and strictly: no difference from {official} in {counts['passed']} scenarios"
     elif compatible:
-        text = (f"Compatible with {clients} clients, not strictly: {counts['nonstrict']} scenarios differ from the "
-                "official relay only in details no client depends on")
+        text = (f"Compatible with {partner}, not strictly: {counts['nonstrict']} scenarios differ from "
+                f"{official} only in details {dependents}")
     else:
-        text = f"NOT compatible with {clients} clients: " + ", ".join(f"{n} {what}" for n, what in broken if n)
+        text = f"NOT compatible with {partner}: " + ", ".join(f"{n} {what}" for n, what in broken if n)
     return {"compatible": compatible, "strict": strict, "headline": text}
 
 
@@ -105,7 +113,7 @@ def report_document(results: list[ScenarioResult], scenarios: dict[str, model.Sc
     document = {
         "tool": "pyharness",
         "profile": info.profile,
-        "verdict": {**headline(counts, info.clients), "strict_mode": info.strict_mode},
+        "verdict": {**headline(counts, info.clients, info.judging_clients), "strict_mode": info.strict_mode},
         "timing": {"latency_ms": round(info.timing.latency_ms, 1), "latency_source": info.timing.source,
                    "time_scale": info.timing.time_scale, "repeat": info.repeat},
         "summary": counts,
@@ -130,6 +138,8 @@ def _scenario_entry(result: ScenarioResult, scenario: model.Scenario) -> dict:
         entry["nonstrict"] = [dataclasses.asdict(difference) for difference in result.nonstrict]
     if result.runs:
         entry.update(runs=result.runs, passes=result.passes)
+    if result.client_output:
+        entry["client_output"] = result.client_output
     return entry
 
 

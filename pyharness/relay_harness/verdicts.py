@@ -46,6 +46,7 @@ class ScenarioResult:
     duration_ms: float = 0.0
     runs: list[str] = field(default_factory=list)  # with repeat: every run's verdict, in order
     passes: Optional[int] = None  # with repeat: how many runs were compatible (pass or nonstrict)
+    client_output: list[str] = field(default_factory=list)  # client checks: the client's last output lines
 
 
 def combine_runs(results: Sequence[ScenarioResult]) -> ScenarioResult:
