@@ -22,7 +22,6 @@ Usage: model_app.py --url ws://127.0.0.1:PORT [--server-id S] [--mode MODE]
 One line per action goes to stderr. SIGTERM (or SIGINT) ends it with exit status 0.
 """
 
-import argparse
 import asyncio
 import base64
 import json
@@ -33,7 +32,7 @@ import urllib.parse
 
 import websockets
 
-from model_process import log, run_until_signalled
+from model_process import log, parse_args, run_until_signalled
 
 MODES = ("good", "no-reconnect", "no-backoff", "no-hello", "leak-timed-out")
 
@@ -146,15 +145,7 @@ async def main(args):
     await run_until_signalled(app.run(), stop)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="modes: " + ", ".join(MODES) + " (see the module docstring)")
-    parser.add_argument("--url", required=True, help="the relay's base URL, ws://HOST:PORT")
-    parser.add_argument("--server-id", default="srv_" + secrets.token_hex(6))
-    parser.add_argument("--mode", choices=MODES, default="good")
-    return parser.parse_args(argv)
-
-
 if __name__ == "__main__":
-    asyncio.run(main(parse_args(sys.argv[1:])))
+    asyncio.run(main(parse_args(__doc__.splitlines()[0], MODES, "srv_" + secrets.token_hex(6), sys.argv[1:],
+                                epilog="modes: " + ", ".join(MODES) + " (see the module docstring)")))
     sys.exit(0)

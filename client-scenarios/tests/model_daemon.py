@@ -18,7 +18,6 @@ Usage: model_daemon.py --url ws://127.0.0.1:PORT [--mode MODE] [--server-id ID]
 One line per action goes to stderr. SIGTERM (or SIGINT) ends it with exit status 0.
 """
 
-import argparse
 import asyncio
 import json
 import secrets
@@ -28,7 +27,7 @@ import urllib.parse
 
 import websockets
 
-from model_process import log, run_until_signalled
+from model_process import log, parse_args, run_until_signalled
 
 MODES = ("good", "no-data-sockets", "late-data", "no-backoff", "no-ping", "reopen-after-1001")
 
@@ -248,14 +247,6 @@ async def main(args):
     await run_until_signalled(daemon.run(), stop)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="the relay's base URL, ws://HOST:PORT")
-    parser.add_argument("--server-id", default="srv-" + secrets.token_hex(4))
-    parser.add_argument("--mode", choices=MODES, default="good")
-    return parser.parse_args(argv)
-
-
 if __name__ == "__main__":
-    asyncio.run(main(parse_args(sys.argv[1:])))
+    asyncio.run(main(parse_args(__doc__.splitlines()[0], MODES, "srv-" + secrets.token_hex(4), sys.argv[1:])))
     sys.exit(0)

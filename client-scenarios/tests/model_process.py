@@ -3,11 +3,12 @@ failure reports, and running the client until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import sys
 import time
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 _T0 = time.monotonic()
 
@@ -33,3 +34,12 @@ async def run_until_signalled(run: Awaitable[None], stop: Callable[[], None]) ->
     await asyncio.gather(runner, return_exceptions=True)
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
         raise runner.exception()
+
+
+def parse_args(description: str, modes: Sequence[str], server_id: str, argv: Sequence[str], epilog: str | None = None):
+    """--url (the relay's base URL), --server-id and --mode, as both models take them."""
+    parser = argparse.ArgumentParser(description=description, epilog=epilog)
+    parser.add_argument("--url", required=True, help="the relay's base URL, ws://HOST:PORT")
+    parser.add_argument("--server-id", default=server_id)
+    parser.add_argument("--mode", choices=modes, default="good")
+    return parser.parse_args(argv)
